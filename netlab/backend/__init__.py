@@ -1,0 +1,1 @@
+"""Backends make plan steps real. Kernel calls live here and nowhere else."""

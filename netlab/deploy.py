@@ -1,0 +1,135 @@
+"""Bring labs up and down: the one entry point the CLI, labs and benches use."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netlab import executor, kinds, names, plan as planning, state
+from netlab.backend import netns
+from netlab.backend.kernel import KernelBackend
+from netlab.errors import LabExists, NetlabError
+from netlab.plan import Plan
+from netlab.resolve import Topology
+
+Progress = Callable[[int], None]
+
+
+def up(topo: Topology, progress: Progress | None = None) -> Plan:
+    """Build ``topo`` on the kernel, all or nothing; return the plan it carried out."""
+    the_plan = planning.build(topo)
+    _preflight(the_plan)
+    # The whole plan is recorded before the first change: `down` can undo any prefix of it.
+    kinds_of = {n: s.kind for n, s in topo.nodes.items()}
+    state.write(the_plan, "building", {"kinds": kinds_of})
+    backend = KernelBackend()
+    try:
+        executor.apply(the_plan.steps, backend, progress)
+    except BaseException:
+        state.remove(topo.name)
+        raise
+    finally:
+        backend.close()
+    state.write(the_plan, "up", {"kinds": kinds_of})
+    return the_plan
+
+
+def _preflight(the_plan: Plan) -> None:
+    if state.exists(the_plan.lab):
+        raise LabExists(f"lab {the_plan.lab!r} is already up; `netlab down {the_plan.lab}` first")
+    taken = [ns for ns in the_plan.namespaces() if netns.exists(ns)]
+    if taken:
+        raise LabExists(f"namespace {taken[0]} already exists; `netlab down --all` removes netlab's leftovers")
+    if os.geteuid() != 0:
+        raise NetlabError("building a lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run with sudo")
+
+
+def down(lab: str, progress: Progress | None = None) -> list[str]:
+    """Remove what ``up`` made for ``lab``, from its state record; return problems met."""
+    record = state.read(lab)
+    backend = KernelBackend()
+    try:
+        problems = executor.undo(record.steps, backend, progress)
+    finally:
+        backend.close()
+    problems += _sweep(lab)
+    state.remove(lab)
+    return problems
+
+
+def undo_count(lab: str) -> int:
+    """How many undo batches ``down`` will run (for a progress bar)."""
+    return sum(1 for s in state.read(lab).steps if s.undo)
+
+
+def _sweep(lab: str) -> list[str]:
+    """Namespaces carrying the lab's name that the record did not list (none, unless
+    the record was lost); removed only if their lo carries netlab's mark."""
+    problems = []
+    for ns in netns.listing():
+        owner = names.parse_netns(ns)
+        if owner and owner[0] == lab and _marked(ns):
+            netns.delete(ns)
+    return problems
+
+
+def _marked(ns: str) -> bool:
+    """True if the namespace is netlab's: its lo carries the mark, or it is empty
+    (a namespace whose creation was cut short before the mark was set)."""
+    backend = KernelBackend()
+    try:
+        links = backend.ipr(ns).get_links()
+        lo = [link for link in links if link.get_attr("IFLA_IFNAME") == "lo"]
+        alias = lo[0].get_attr("IFLA_IFALIAS") if lo else None
+        return names.parse_mark(alias) is not None or len(links) == 1 and not alias
+    except OSError:
+        return False
+    finally:
+        backend.close()
+
+
+@dataclass(frozen=True)
+class LabInfo:
+    name: str
+    status: str
+    source: str
+    nodes: int
+
+
+def listing() -> list[LabInfo]:
+    """Labs with a state record, plus namespaces carrying the mark without one."""
+    out = []
+    for lab in state.labs():
+        try:
+            rec = state.read(lab)
+        except (NetlabError, ValueError):
+            continue
+        out.append(LabInfo(lab, rec.status, rec.source, len(rec.extra.get("kinds", {}))))
+    known = {i.name for i in out}
+    orphans: dict[str, int] = {}
+    for ns in netns.listing():
+        owner = names.parse_netns(ns)
+        if owner and owner[0] not in known:
+            orphans[owner[0]] = orphans.get(owner[0], 0) + 1
+    out += [LabInfo(lab, "orphaned", "", n) for lab, n in sorted(orphans.items())]
+    return out
+
+
+def down_all(progress: Progress | None = None) -> tuple[list[str], list[str]]:
+    """Take down every lab; then remove leftovers that carry netlab's mark. Returns (labs, problems)."""
+    problems: list[str] = []
+    done = []
+    for info in listing():
+        if info.status == "orphaned":
+            problems += _sweep(info.name)
+        else:
+            problems += down(info.name)
+        done.append(info.name)
+        if progress:
+            progress(1)
+    for extra in kinds.KINDS.values():
+        sweep = getattr(extra, "sweep_all", None)
+        if sweep:
+            problems += sweep()
+    return done, problems

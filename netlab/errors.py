@@ -1,0 +1,43 @@
+"""Errors netlab reports to users: each names where and what, and what is accepted."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NetlabError(Exception):
+    """An error the user can act on; the CLI prints it without a traceback."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong in a topology file, at a place in it."""
+
+    file: str
+    line: int
+    col: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}: {self.field}: {self.message}"
+
+
+class TopologyError(NetlabError):
+    """A topology file that cannot be built; carries every problem found at once."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class LabExists(NetlabError):
+    pass
+
+
+class NoSuchLab(NetlabError):
+    pass
+
+
+class FeatureMissing(NetlabError):
+    """The running kernel lacks something a lab asked for (e.g. netem)."""

@@ -1,0 +1,121 @@
+"""Turn a resolved topology into the ordered steps ``up`` will take.
+
+Stages, in order (as containerlab deploys: nodes, then wiring, then post-deploy):
+namespaces → sysctls → bridges → veth pairs → link state → addresses →
+rate limits → routes → NAT → commands. ``netlab plan`` prints them ip(8)-style.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netlab import kinds, names
+from netlab.resolve import Iface, Topology
+from netlab.step import Step
+
+
+@dataclass(frozen=True)
+class Plan:
+    lab: str
+    source: str
+    steps: tuple[Step, ...]
+
+    def namespaces(self) -> list[str]:
+        return [s.args["ns"] for s in self.steps if s.op in ("netns.create", "netns.attach")]
+
+    def lines(self) -> list[str]:
+        return [describe(s) for s in self.steps]
+
+
+def build(topo: Topology) -> Plan:
+    """The steps that make ``topo`` real, each with its inverse."""
+    ns = {name: kinds.kind(spec.kind).netns(topo.name, name) for name, spec in topo.nodes.items()}
+    steps: list[Step] = []
+    for name, spec in topo.nodes.items():
+        steps += kinds.kind(spec.kind).create(topo.name, name, spec)
+    for name, spec in topo.nodes.items():
+        steps += _sysctls(ns[name], spec)
+    for br in topo.bridges:
+        steps.append(Step("link.bridge", {"ns": ns[br.node], "name": br.name, "mtu": br.mtu, "stp": br.stp,
+                                          "alias": names.mark(topo.name, br.node)},
+                          undo="link.delete", scope=ns[br.node]))
+    for v in topo.veths:
+        a, b = v.a, v.b
+        steps.append(Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": names.mark(topo.name, a.node),
+                                        "mac": a.mac, "mtu": a.mtu, "peer_ns": ns[b.node], "peer_name": b.name,
+                                        "peer_alias": names.mark(topo.name, b.node), "peer_mac": b.mac,
+                                        "peer_mtu": b.mtu, "tmp_name": names.host_peer_tmp(topo.name, a.node, a.name)},
+                          undo="link.delete", scope=ns[a.node] or ns[b.node]))
+    ifaces = [e for v in topo.veths for e in (v.a, v.b)]
+    for br in topo.bridges:
+        steps.append(Step("link.up", {"ns": ns[br.node], "name": br.name}, scope=ns[br.node]))
+    for e in ifaces:
+        steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master}, scope=ns[e.node]))
+    addressed = [(br.node, br.name, br.addresses) for br in topo.bridges] + [(e.node, e.name, e.addresses) for e in ifaces]
+    for node, dev, addrs in addressed:
+        for addr in addrs:
+            steps.append(Step("addr.add", {"ns": ns[node], "dev": dev, "address": str(addr)},
+                              undo=None if ns[node] else "addr.delete", scope=ns[node]))
+    steps += [_tbf(ns[e.node], e) for e in ifaces if e.rate]
+    for name, routes in topo.routes.items():
+        for r in routes:
+            steps.append(Step("route.add", {"ns": ns[name], "to": str(r.to), "via": r.via and str(r.via),
+                                            "dev": r.dev, "metric": r.metric},
+                              undo=None if ns[name] else "route.delete", scope=ns[name]))
+    for name, spec in topo.nodes.items():
+        if spec.nat:
+            rules = [r.model_dump(by_alias=True, mode="json") for r in spec.nat]
+            steps.append(Step("nat.apply", {"ns": ns[name], "table": "netlab", "rules": rules},
+                              undo="nat.delete", scope=ns[name]))
+    for name, spec in topo.nodes.items():
+        for command in spec.exec:
+            steps.append(Step("exec.run", {"ns": ns[name], "lab": topo.name, "node": name, "kind": spec.kind,
+                                           "command": command}, scope=ns[name]))
+    return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+
+
+def _sysctls(ns: str | None, spec) -> list[Step]:
+    values: dict[str, str] = {}
+    if spec.forwarding:
+        values["net.ipv4.ip_forward"] = "1"
+        values["net.ipv6.conf.all.forwarding"] = "1"
+    values.update({k: str(v) for k, v in spec.sysctls.items()})
+    return [Step("sysctl.set", {"ns": ns, "key": k, "value": v}, scope=ns) for k, v in values.items()]
+
+
+def _tbf(ns: str | None, e: Iface) -> Step:
+    return Step("qdisc.tbf", {"ns": ns, "dev": e.name, "rate": e.rate}, undo=None if ns else "qdisc.delete",
+                scope=ns)
+
+
+def _ipn(ns: str | None) -> str:
+    return f"ip -n {ns}" if ns else "ip"
+
+
+_DESCRIBE: dict[str, Callable[[dict], str]] = {
+    "netns.create": lambda a: f"ip netns add {a['ns']}",
+    "netns.attach": lambda a: f"ip netns attach {a['ns']} <pid of container {a.get('container', '?')}>",
+    "netns.mark": lambda a: f"{_ipn(a['ns'])} link set lo alias {a['alias']} up",
+    "sysctl.set": lambda a: f"ip netns exec {a['ns']} sysctl -w {a['key']}={a['value']}",
+    "link.bridge": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type bridge"
+                             + (f" mtu {a['mtu']}" if a.get("mtu") else "") + (" stp_state 1" if a.get("stp") else ""),
+    "link.veth": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type veth peer name {a['peer_name']}"
+                           + (f" netns {a['peer_ns']}" if a['peer_ns'] != a['ns'] else "")
+                           + (f" mtu {a['mtu']}" if a.get("mtu") else ""),
+    "link.up": lambda a: f"{_ipn(a['ns'])} link set {a['name']}" + (f" master {a['master']}" if a.get("master") else "")
+                         + " up",
+    "addr.add": lambda a: f"{_ipn(a['ns'])} addr add {a['address']} dev {a['dev']}",
+    "qdisc.tbf": lambda a: f"ip netns exec {a['ns']} tc qdisc replace dev {a['dev']} root tbf rate {a['rate']}",
+    "route.add": lambda a: f"{_ipn(a['ns'])} route add {a['to']}" + (f" via {a['via']}" if a.get("via") else "")
+                           + (f" dev {a['dev']}" if a.get("dev") else "")
+                           + (f" metric {a['metric']}" if a.get("metric") is not None else ""),
+    "nat.apply": lambda a: f"ip netns exec {a['ns']} nft -f <table ip {a['table']}: "
+                           + ", ".join(r["type"] for r in a["rules"]) + ">",
+    "exec.run": lambda a: f"[{a['node']}] {a['command']}",
+}
+
+
+def describe(step: Step) -> str:
+    fmt = _DESCRIBE.get(step.op)
+    return fmt(step.args) if fmt else f"{step.op} {step.args}"

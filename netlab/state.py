@@ -1,0 +1,72 @@
+"""The state record under /run/netlab: what a lab's ``up`` set out to make.
+
+The whole plan is written *before* the first kernel change, and every undo op
+tolerates an object that is not there, so ``netlab down LAB`` removes exactly
+what ``up`` made even after ``kill -9`` at any point. /run is a tmpfs: the
+record goes away with a reboot, and so do the objects it describes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from netlab import names
+from netlab.errors import NoSuchLab
+from netlab.plan import Plan
+from netlab.step import Step
+
+
+@dataclass(frozen=True)
+class LabState:
+    lab: str
+    source: str
+    status: str  # "building", "up"
+    steps: tuple[Step, ...]
+    extra: dict[str, Any]
+
+    @property
+    def plan(self) -> Plan:
+        return Plan(lab=self.lab, source=self.source, steps=self.steps)
+
+
+def write(plan: Plan, status: str, extra: dict[str, Any] | None = None) -> None:
+    os.makedirs(names.STATE_DIR, exist_ok=True)
+    body = {"lab": plan.lab, "source": plan.source, "status": status, "pid": os.getpid(),
+            "steps": [s.to_json() for s in plan.steps], "extra": extra or {}}
+    tmp = names.state_file(plan.lab) + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(body, fh)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, names.state_file(plan.lab))
+
+
+def read(lab: str) -> LabState:
+    try:
+        with open(names.state_file(lab)) as fh:
+            body = json.load(fh)
+    except FileNotFoundError:
+        raise NoSuchLab(f"no lab named {lab!r} is up (no {names.state_file(lab)}); `netlab list` shows the labs") from None
+    return LabState(lab=body["lab"], source=body["source"], status=body["status"],
+                    steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}))
+
+
+def exists(lab: str) -> bool:
+    return os.path.exists(names.state_file(lab))
+
+
+def remove(lab: str) -> None:
+    try:
+        os.unlink(names.state_file(lab))
+    except FileNotFoundError:
+        pass
+
+
+def labs() -> list[str]:
+    try:
+        return sorted(f[:-5] for f in os.listdir(names.STATE_DIR) if f.endswith(".json"))
+    except FileNotFoundError:
+        return []

@@ -1,0 +1,30 @@
+"""A plan step: one kernel change, its inverse, and where it lives."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Step:
+    """One change ``up`` makes.
+
+    op: what to do, e.g. ``link.veth`` (a backend method ``link_veth`` does it);
+    args: its arguments, JSON-serialisable so the state record can keep them;
+    undo: the op that reverses it, called with the same args (None: nothing to undo);
+    scope: the namespace holding the object: once that namespace is deleted the
+    object is gone too, so rollback and ``down`` need not undo it one by one.
+    """
+
+    op: str
+    args: dict[str, Any] = field(default_factory=dict)
+    undo: str | None = None
+    scope: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Step":
+        return cls(**data)
