@@ -1,0 +1,35 @@
+# netlab — `make demo` and `make test` work on a fresh Debian/Ubuntu machine as root.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test unit integration bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml scripts/install-system.sh
+	./scripts/install-system.sh
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+demo: install
+	./scripts/demo.sh
+
+test: install
+	$(BIN)/pytest -q -rs tests
+
+unit: install
+	$(BIN)/pytest -q tests/unit
+
+integration: install
+	$(BIN)/pytest -q -rs tests/integration
+
+bench: install
+	./scripts/bench.sh
+
+clean:
+	-$(BIN)/netlab down --all
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,195 @@
+"""The `netlab` command: parse arguments, call one function, print the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.table import Table
+
+from netlab import deploy, loader, nodeexec, plan as planning, schema, state, status as lab_status, ui
+from netlab.errors import NetlabError, TopologyError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures and ratios.")
+app.add_typer(bench_app, name="bench")
+
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+
+
+def _fail(exc: NetlabError, as_json: bool) -> None:
+    if as_json:
+        body = {"ok": False, "error": str(exc)}
+        if isinstance(exc, TopologyError):
+            body["problems"] = [p.__dict__ for p in exc.problems]
+        ui.emit_json(body)
+    else:
+        ui.err.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(1 if not isinstance(exc, TopologyError) else 2)
+
+
+@app.command()
+def validate(topology: Path, as_json: bool = JSON) -> None:
+    """Check a topology file; report every problem as file:line:col: field: message."""
+    try:
+        topo = loader.load(topology)
+    except NetlabError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
+    else:
+        ui.out.print(f"{topology}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
+
+
+@app.command()
+def plan(topology: Path, as_json: bool = JSON) -> None:
+    """Print the ordered steps `up` would take; nothing is changed."""
+    try:
+        the_plan = planning.build(loader.load(topology))
+    except NetlabError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        ui.emit_json({"lab": the_plan.lab, "steps": [dict(s.to_json(), text=t)
+                                                     for s, t in zip(the_plan.steps, the_plan.lines())]})
+        return
+    for i, line in enumerate(the_plan.lines(), 1):
+        ui.out.print(f"{i:4d}  {line}", highlight=False, markup=False)
+
+
+@app.command()
+def up(topology: Path, as_json: bool = JSON) -> None:
+    """Build a lab from a topology file, all or nothing."""
+    try:
+        topo = loader.load(topology)
+        steps = len(planning.build(topo).steps)
+        with ui.progress(f"up {topo.name}", steps) as advance:
+            the_plan = deploy.up(topo, advance)
+    except NetlabError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        ui.emit_json({"ok": True, "lab": the_plan.lab, "steps": len(the_plan.steps),
+                      "namespaces": the_plan.namespaces()})
+    else:
+        ui.err.print(f"lab {the_plan.lab} is up: {len(the_plan.namespaces())} nodes, {len(the_plan.steps)} steps",
+                     highlight=False)
+
+
+@app.command()
+def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Option(False, "--all",
+         help="Take down every lab, and remove leftovers carrying netlab's mark."), as_json: bool = JSON) -> None:
+    """Remove exactly what `up` made, from the lab name alone."""
+    if (lab is None) == (not all_labs):
+        _fail(NetlabError("give a lab name or --all"), as_json)
+    try:
+        if all_labs:
+            labs, problems = deploy.down_all()
+        else:
+            with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
+                problems = deploy.down(lab, advance)
+            labs = [lab]
+    except NetlabError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        ui.emit_json({"ok": not problems, "down": labs, "problems": problems})
+    else:
+        for p in problems:
+            ui.err.print(f"[yellow]warning:[/] {p}", highlight=False)
+        ui.err.print(f"down: {', '.join(labs) or 'nothing to remove'}", highlight=False)
+    if problems:
+        raise typer.Exit(1)
+
+
+@app.command("list")
+def list_labs(as_json: bool = JSON) -> None:
+    """Labs that are up (and namespaces netlab left without a record)."""
+    labs = deploy.listing()
+    if as_json:
+        ui.emit_json([lab.__dict__ for lab in labs])
+        return
+    table = Table("lab", "status", "nodes", "source")
+    for lab in labs:
+        table.add_row(lab.name, lab.status, str(lab.nodes), lab.source)
+    ui.out.print(table)
+
+
+@app.command()
+def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
+    """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
+    try:
+        labs = [lab] if lab else state.labs()
+        views = [lab_status.lab_status(name) for name in labs]
+    except NetlabError as exc:
+        _fail(exc, as_json)
+    if as_json:
+        ui.emit_json(views[0] if lab else views)
+        return
+    for view in views:
+        _print_status(view)
+
+
+def _print_status(view: dict) -> None:
+    table = Table("node", "interface", "state", "mtu", "addresses", title=f"lab {view['lab']} ({view['status']})")
+    for node, entry in view["nodes"].items():
+        if "error" in entry:
+            table.add_row(node, "-", f"[red]{entry['error']}[/]", "", "")
+            continue
+        for i in entry.get("interfaces", []):
+            if i["name"] == "lo":
+                continue
+            master = f" (port of {i['master']})" if i.get("master") else ""
+            table.add_row(node, f"{i['name']}{master}", i["state"] or "", str(i["mtu"]), " ".join(i["addresses"]))
+    ui.out.print(table)
+    for node, entry in view["nodes"].items():
+        for r in entry.get("routes", []):
+            if r["to"] == "default" or r["via"]:
+                ui.out.print(f"  {node}: route {r['to']} via {r['via']} dev {r['dev']}", highlight=False)
+        nat = [o for o in entry.get("nftables", []) if "rule" in o]
+        if nat:
+            ui.out.print(f"  {node}: {len(nat)} nftables rule(s)", highlight=False)
+
+
+@app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Command to run, after --")) -> None:
+    """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
+    try:
+        result = nodeexec.run(lab, node, command)
+    except (NetlabError, FileNotFoundError) as exc:
+        _fail(NetlabError(str(exc)), False)
+    raise typer.Exit(result.returncode)
+
+
+@app.command("schema")
+def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> None:
+    """Print the topology file's JSON Schema (for yaml-language-server)."""
+    text = json.dumps(schema.topology_schema(), indent=2)
+    if output:
+        output.write_text(text + "\n")
+    else:
+        sys.stdout.write(text + "\n")
+
+
+def _register_plugins() -> None:
+    """Sub-commands that live in their own modules (bench, lab, traffic)."""
+    from netlab import cli_bench
+
+    cli_bench.register(app, bench_app)
+    for module in ("netlab.labs.cli", "netlab.traffic.cli"):
+        try:
+            mod = __import__(module, fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name and module.startswith(exc.name):
+                continue
+            raise
+        mod.register(app, bench_app)
+
+
+_register_plugins()
+
+
+def main() -> None:
+    app()

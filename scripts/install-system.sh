@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# System packages netlab needs, installed once (idempotent). Run as root.
+# nftables/libnftables1: NAT; iproute2: ip(8) for users and tests; iperf3, sockperf:
+# reference engines of `bench paths`; conntrack, ethtool: environment block;
+# iputils-ping, netcat-openbsd, tcpdump: tests and labs; busybox-static: docker test images.
+set -euo pipefail
+PKGS=(nftables libnftables1 iproute2 iperf3 sockperf conntrack ethtool iputils-ping netcat-openbsd tcpdump
+      busybox-static procps docker.io)
+PKGS+=(${NETLAB_EXTRA_PKGS:-})
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "netlab: installing ${missing[*]} needs root (sudo make install)" >&2
+  exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+echo "netlab: installed ${missing[*]}"
