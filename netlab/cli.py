@@ -58,7 +58,7 @@ def plan(topology: Path, as_json: bool = JSON) -> None:
                                                      for s, t in zip(the_plan.steps, the_plan.lines())]})
         return
     for i, line in enumerate(the_plan.lines(), 1):
-        ui.out.print(f"{i:4d}  {line}", highlight=False, markup=False)
+        print(f"{i:4d}  {line}")
 
 
 @app.command()

@@ -46,7 +46,11 @@ def _preflight(the_plan: Plan) -> None:
 
 
 def down(lab: str, progress: Progress | None = None) -> list[str]:
-    """Remove what ``up`` made for ``lab``, from its state record; return problems met."""
+    """Remove what ``up`` made for ``lab``, from its state record; return problems met.
+
+    Without a record (lost, or never written), marked namespaces of the lab are still removed."""
+    if not state.exists(lab) and _orphans(lab):
+        return _sweep(lab)
     record = state.read(lab)
     backend = KernelBackend()
     try:
@@ -63,14 +67,19 @@ def undo_count(lab: str) -> int:
     return sum(1 for s in state.read(lab).steps if s.undo)
 
 
+def _orphans(lab: str) -> list[str]:
+    return [ns for ns in netns.listing() if (names.parse_netns(ns) or ("",))[0] == lab]
+
+
 def _sweep(lab: str) -> list[str]:
     """Namespaces carrying the lab's name that the record did not list (none, unless
     the record was lost); removed only if their lo carries netlab's mark."""
     problems = []
-    for ns in netns.listing():
-        owner = names.parse_netns(ns)
-        if owner and owner[0] == lab and _marked(ns):
+    for ns in _orphans(lab):
+        if _marked(ns):
             netns.delete(ns)
+        else:
+            problems.append(f"{ns} is named like a netlab namespace but carries no mark: left alone")
     return problems
 
 

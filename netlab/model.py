@@ -64,10 +64,12 @@ def _addresses(value: Any) -> Any:
     return tuple(_interface(v) for v in value)
 
 
-IfAddress = Annotated[Interface, BeforeValidator(_interface)]
-IpNetwork = Annotated[Network, BeforeValidator(_network)]
-IpAddress = Annotated[Address, BeforeValidator(_address)]
-Addresses = Annotated[Union[tuple[IfAddress, ...], None], BeforeValidator(_addresses)]
+# json_schema_input_type: editors see what a user may write, not what it becomes.
+IfAddress = Annotated[Interface, BeforeValidator(_interface, json_schema_input_type=str)]
+IpNetwork = Annotated[Network, BeforeValidator(_network, json_schema_input_type=str)]
+IpAddress = Annotated[Address, BeforeValidator(_address, json_schema_input_type=str)]
+Addresses = Annotated[Union[tuple[IfAddress, ...], None],
+                      BeforeValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
 
 
 def rate_bits(text: str) -> int:

@@ -1,0 +1,66 @@
+"""Plans: ordered steps with inverses, printable like ip(8), never touching the kernel."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from netlab import loader, plan
+
+TOPOS = Path(__file__).parents[2] / "topologies"
+
+QUICKSTART = """\
+ip netns add nl.quickstart.h1
+ip -n nl.quickstart.h1 link set lo alias netlab:quickstart:h1 up
+ip netns add nl.quickstart.h2
+ip -n nl.quickstart.h2 link set lo alias netlab:quickstart:h2 up
+ip -n nl.quickstart.h1 link add eth0 type veth peer name eth0 netns nl.quickstart.h2
+ip -n nl.quickstart.h1 link set eth0 up
+ip -n nl.quickstart.h2 link set eth0 up
+ip -n nl.quickstart.h1 addr add 198.18.0.1/24 dev eth0
+ip -n nl.quickstart.h2 addr add 198.18.0.2/24 dev eth0"""
+
+
+def test_quickstart_plan_is_golden():
+    assert "\n".join(plan.build(loader.load(TOPOS / "quickstart.yaml")).lines()) == QUICKSTART
+
+
+def test_every_created_object_has_an_inverse_or_a_namespace_that_holds_it():
+    for path in TOPOS.glob("*.yaml"):
+        topo = loader.load(path)
+        if any(spec.kind not in ("netns", "host") for spec in topo.nodes.values()):
+            continue
+        the_plan = plan.build(topo)
+        namespaces = set(the_plan.namespaces())
+        for step in the_plan.steps:
+            assert step.undo or step.scope in namespaces, (path.name, step)
+
+
+def test_nat_plan_orders_stages():
+    the_plan = plan.build(loader.load(TOPOS / "nat.yaml"))
+    ops = [s.op for s in the_plan.steps]
+    first = {op: ops.index(op) for op in dict.fromkeys(ops)}
+    assert first["netns.create"] < first["sysctl.set"] < first["link.bridge"] < first["link.veth"]
+    assert first["link.veth"] < first["addr.add"] < first["route.add"] < first["nat.apply"]
+    nat = next(s for s in the_plan.steps if s.op == "nat.apply")
+    assert [r["type"] for r in nat.args["rules"]] == ["masquerade", "dnat"]
+    assert nat.args["ns"] == "nl.nat.gw"
+
+
+def test_two_labs_with_the_same_node_names_do_not_share_a_name():
+    text = "nodes: {h1: {}, h2: {}}\nbridges: {br0: {node: h1, members: [h2]}}\n"
+    a = plan.build(loader.load_text("name: one\n" + text))
+    b = plan.build(loader.load_text("name: two\n" + text))
+    names_a = {str(v) for s in a.steps for v in s.args.values()}
+    names_b = {str(v) for s in b.steps for v in s.args.values()}
+    assert set(a.namespaces()).isdisjoint(b.namespaces())
+    ports = lambda steps: {s.args["peer_name"] for s in steps if s.op == "link.veth"}  # noqa: E731
+    assert ports(a.steps).isdisjoint(ports(b.steps))
+    assert names_a != names_b
+
+
+def test_rate_limit_and_mtu_are_planned_on_both_ends():
+    topo = loader.load_text("name: lab\nnodes: {a: {}, b: {}}\nlinks:\n  - {endpoints: [a, b], mtu: 1400, rate: 10mbit}\n")
+    steps = plan.build(topo).steps
+    veth = next(s for s in steps if s.op == "link.veth")
+    assert veth.args["mtu"] == 1400 and veth.args["peer_mtu"] == 1400
+    assert [s.args["dev"] for s in steps if s.op == "qdisc.tbf"] == ["eth0", "eth0"]

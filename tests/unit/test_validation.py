@@ -1,0 +1,134 @@
+"""A bad topology file is reported whole, each problem at file:line:col with its field."""
+
+from __future__ import annotations
+
+import pytest
+
+from netlab import loader
+from netlab.errors import TopologyError
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(TopologyError) as info:
+        loader.load_text(text, "topo.yaml")
+    return [str(p) for p in info.value.problems]
+
+
+def test_good_file_loads():
+    topo = loader.load_text("name: ok\nnodes: {a: {}, b: {}}\nlinks: [[a:eth0, b:eth0]]\n")
+    assert sorted(topo.nodes) == ["a", "b"]
+
+
+def test_bad_address_names_line_column_and_field():
+    text = """name: lab
+nodes:
+  r1: {}
+  r2: {}
+links:
+  - endpoints:
+      - {node: r1, interface: eth0, address: 198.18.0.1}
+      - {node: r2, interface: eth0, address: 198.18.0.2/24}
+"""
+    (p,) = problems(text)
+    assert p.startswith("topo.yaml:7:")
+    assert "links[0].endpoints[0].address" in p
+    assert "needs a prefix length (e.g. 198.18.0.1/24)" in p
+
+
+def test_every_problem_reported_at_once():
+    text = """name: Bad_Name
+nodes:
+  a: {colour: red}
+  b: {}
+links:
+  - [a:eth0, c:eth0]
+  - [a:this-name-is-too-long, b:eth1]
+"""
+    found = problems(text)
+    joined = "\n".join(found)
+    assert len(found) >= 3, joined
+    assert "topo.yaml:1:" in joined and "name: " in joined and "not a lab name" in joined
+    assert "nodes.a.colour: unknown field" in joined
+    assert "has 21 characters; Linux allows 15" in joined
+
+
+def test_endpoint_naming_a_missing_node():
+    (p,) = problems("name: lab\nnodes: {a: {}}\nlinks:\n  - [a:eth0, ghost:eth0]\n")
+    assert p.startswith("topo.yaml:4:")
+    assert "no node named 'ghost' (nodes: a)" in p
+
+
+def test_duplicate_yaml_key_is_an_error():
+    (p,) = problems("name: lab\nnodes:\n  a: {}\n  a: {}\n")
+    assert p.startswith("topo.yaml:4:") and "duplicate" in p
+
+
+def test_interface_used_twice():
+    (p,) = problems("name: lab\nnodes: {a: {}, b: {}, c: {}}\nlinks:\n  - [a:eth0, b:eth0]\n  - [a:eth0, c:eth0]\n")
+    assert "interface a:eth0 is already used at links[0]" in p
+
+
+def test_duplicate_and_overlapping_addresses():
+    text = """name: lab
+nodes: {a: {}, b: {}, c: {}}
+links:
+  - endpoints:
+      - {node: a, address: 198.18.0.1/24}
+      - {node: b, address: 198.18.0.1/24}
+  - endpoints:
+      - {node: a, address: 198.18.0.5/24}
+      - {node: c, address: 198.18.0.6/24}
+"""
+    joined = "\n".join(problems(text))
+    assert "198.18.0.1 is already given to links[0].endpoints[0]" in joined
+    assert "198.18.0.0/24 overlaps 198.18.0.0/24 used by links[0]" in joined
+
+
+def test_route_gateway_must_be_reachable():
+    text = """name: lab
+nodes:
+  a:
+    routes:
+      - {to: default, via: 203.0.113.1}
+  b: {}
+links:
+  - endpoints: [{node: a, address: 198.18.0.1/24}, {node: b, address: 198.18.0.2/24}]
+"""
+    (p,) = problems(text)
+    assert p.startswith("topo.yaml:5:")
+    assert "nodes.a.routes[0].via: gateway 203.0.113.1 is not on a subnet of a (its subnets: 198.18.0.0/24)" in p
+
+
+def test_nat_on_a_missing_interface():
+    text = "name: lab\nnodes:\n  gw:\n    nat:\n      - {type: masquerade, out: eth9}\n"
+    (p,) = problems(text)
+    assert "nodes.gw.nat[0].out: gw has no interface 'eth9'" in p
+
+
+def test_unknown_nat_type_lists_the_accepted_ones():
+    text = "name: lab\nnodes:\n  gw:\n    nat:\n      - {type: teleport, out: eth0}\n"
+    (p,) = problems(text)
+    assert "masquerade" in p and "dnat" in p
+
+
+def test_unknown_kind():
+    (p,) = problems("name: lab\nnodes:\n  a: {kind: vm}\n")
+    assert p.startswith("topo.yaml:3:") and "unknown kind 'vm'" in p and "netns" in p
+
+
+def test_real_host_is_never_reconfigured():
+    text = "name: lab\nnodes:\n  me: {kind: host, forwarding: true, sysctls: {net.ipv4.ip_forward: 1}}\n"
+    joined = "\n".join(problems(text))
+    assert "never changes the real host's sysctls" in joined
+    assert "never turns on forwarding on the real host" in joined
+
+
+def test_yaml_syntax_error_has_position():
+    (p,) = problems("name: lab\nnodes: {a: {}\n")
+    assert p.startswith("topo.yaml:") and "(yaml)" in p
+
+
+def test_defaults_are_inherited_and_checked():
+    topo = loader.load_text("name: lab\ndefaults:\n  sysctls: {net.ipv4.tcp_syncookies: 0}\nnodes: {a: {}, b: {forwarding: true}}\n")
+    assert topo.nodes["a"].sysctls == {"net.ipv4.tcp_syncookies": 0}
+    assert topo.nodes["b"].forwarding and topo.nodes["b"].sysctls
