@@ -90,5 +90,5 @@ def delete(table: str) -> None:
 def ruleset() -> list[dict]:
     """The namespace's ruleset as nft's JSON objects (for `netlab status`)."""
     out = run([{"list": {"ruleset": None}}])
-    data = json.loads(out) if out else {"nftables": []}
+    data = json.loads(out) if isinstance(out, str) and out else (out or {"nftables": []})
     return [o for o in data.get("nftables", []) if "metainfo" not in o]
