@@ -163,6 +163,21 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
     raise typer.Exit(result.returncode)
 
 
+@app.command()
+def features(as_json: bool = JSON) -> None:
+    """What this kernel can do (link kinds, qdiscs, nftables), probed in a throw-away namespace."""
+    from netlab.backend import features as probe  # late: probing needs root, `--help` does not
+
+    found = probe.probe()
+    if as_json:
+        ui.emit_json({name: {"available": why is None, "reason": why} for name, why in found.items()})
+        return
+    table = Table("feature", "available", "why not")
+    for name, why in found.items():
+        table.add_row(name, "[green]yes[/]" if why is None else "[red]no[/]", why or "")
+    ui.out.print(table)
+
+
 @app.command("schema")
 def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> None:
     """Print the topology file's JSON Schema (for yaml-language-server)."""

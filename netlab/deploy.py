@@ -7,9 +7,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netlab import executor, kinds, names, plan as planning, state
-from netlab.backend import netns
+from netlab.backend import features, netns
 from netlab.backend.kernel import KernelBackend
-from netlab.errors import LabExists, NetlabError
+from netlab.errors import FeatureMissing, LabExists, NetlabError
 from netlab.plan import Plan
 from netlab.resolve import Topology
 
@@ -43,6 +43,21 @@ def _preflight(the_plan: Plan) -> None:
         raise LabExists(f"namespace {taken[0]} already exists; `netlab down --all` removes netlab's leftovers")
     if os.geteuid() != 0:
         raise NetlabError("building a lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run with sudo")
+    _check_features(the_plan)
+
+
+def _check_features(the_plan: Plan) -> None:
+    """Refuse, before any change, a lab that needs what this kernel lacks."""
+    wanted: dict[str, str] = {}
+    for step in the_plan.steps:
+        feature = planning.NEEDS.get(step.op)
+        if feature and feature not in wanted:
+            wanted[feature] = planning.describe(step)
+    lacking = features.missing(list(wanted))
+    if lacking:
+        lines = [f"{f} ({why}), needed by: {wanted[f]}" for f, why in lacking.items()]
+        hint = " (link `loss` works without netem: it is an nftables numgen rule)" if "qdisc:netem" in lacking else ""
+        raise FeatureMissing("this kernel lacks " + "; ".join(lines) + hint + ". `netlab features` lists what it has.")
 
 
 def down(lab: str, progress: Progress | None = None) -> list[str]:

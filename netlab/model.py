@@ -84,6 +84,33 @@ def _check_rate(value: str | None) -> str | None:
     return value
 
 
+PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
+DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(us|ms|s)$")
+
+
+def _check_percent(value: str | None) -> str | None:
+    if value is not None:
+        m = PERCENT.match(str(value).strip())
+        if not m or not 0 < float(m.group(1)) <= 100:
+            raise ValueError(f"{value!r} is not a loss percentage (e.g. 1%, 0.5%)")
+    return value
+
+
+def _check_duration(value: str | None) -> str | None:
+    if value is not None and not DURATION.match(str(value).strip()):
+        raise ValueError(f"{value!r} is not a delay (e.g. 10ms, 500us)")
+    return value
+
+
+def duration_us(text: str) -> int:
+    m = DURATION.match(text.strip())
+    return int(float(m.group(1)) * {"us": 1, "ms": 1000, "s": 1_000_000}[m.group(2)])
+
+
+def percent(text: str) -> float:
+    return float(PERCENT.match(text.strip()).group(1))
+
+
 def _check_ifname(value: str) -> str:
     if len(value) > names.IFNAMSIZ:
         raise ValueError(f"interface name {value!r} has {len(value)} characters; Linux allows 15")
@@ -126,12 +153,31 @@ class Endpoint(Strict):
         return value
 
 
-class Link(Strict):
+class Impairments(Strict):
+    """What a link does to traffic: a rate limit (tbf), random loss (an nftables
+    numgen drop rule, so it works without netem), and delay (netem: refused with a
+    clear message on kernels without it)."""
+
+    rate: str | None = None
+    loss: str | None = Field(default=None, description="random loss per direction, e.g. 1%")
+    delay: str | None = Field(default=None, description="one-way delay per direction (needs netem), e.g. 10ms")
+
+    _rate = field_validator("rate")(classmethod(lambda cls, v: _check_rate(v)))
+    _loss = field_validator("loss")(classmethod(lambda cls, v: _check_percent(v)))
+    _delay = field_validator("delay")(classmethod(lambda cls, v: _check_duration(v)))
+
+    @model_validator(mode="after")
+    def _one_root_qdisc(self):
+        if self.rate and self.delay:
+            raise ValueError("`rate` (tbf) and `delay` (netem) on one link are not supported together yet")
+        return self
+
+
+class Link(Impairments):
     """A point-to-point veth pair between two nodes."""
 
     endpoints: tuple[Endpoint, Endpoint]
     mtu: int | None = Field(default=None, ge=68, le=65535)
-    rate: str | None = None
     subnet: IpNetwork | None = None
     pool: str = "p2p"
 
@@ -140,10 +186,8 @@ class Link(Strict):
     def _short(cls, value: Any) -> Any:
         return {"endpoints": value} if isinstance(value, (list, tuple)) else value
 
-    _rate = field_validator("rate")(classmethod(lambda cls, v: _check_rate(v)))
 
-
-class Bridge(Strict):
+class Bridge(Impairments):
     """A Linux bridge inside its owner node's namespace; each member reaches it by a veth."""
 
     node: str
@@ -153,7 +197,6 @@ class Bridge(Strict):
     subnet: IpNetwork | None = None
     pool: str = "lan"
     mtu: int | None = Field(default=None, ge=68, le=65535)
-    rate: str | None = None
     stp: bool = False
 
     @model_validator(mode="before")
@@ -162,8 +205,6 @@ class Bridge(Strict):
         if isinstance(value, dict) and value.get("gateway") and "address" not in value:
             value = {**value, "address": "auto"}
         return value
-
-    _rate = field_validator("rate")(classmethod(lambda cls, v: _check_rate(v)))
 
 
 class Route(Strict):

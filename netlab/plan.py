@@ -28,6 +28,11 @@ class Plan:
         return [describe(s) for s in self.steps]
 
 
+# The kernel features each op needs; `up` checks them before changing anything.
+# (veth and bridge are not probed: without them nothing works, and the step's own error says so.)
+NEEDS = {"qdisc.tbf": "qdisc:tbf", "qdisc.netem": "qdisc:netem", "nat.apply": "nftables", "loss.apply": "nftables"}
+
+
 def build(topo: Topology) -> Plan:
     """The steps that make ``topo`` real, each with its inverse."""
     ns = {name: kinds.kind(spec.kind).netns(topo.name, name) for name, spec in topo.nodes.items()}
@@ -58,6 +63,10 @@ def build(topo: Topology) -> Plan:
             steps.append(Step("addr.add", {"ns": ns[node], "dev": dev, "address": str(addr)},
                               undo=None if ns[node] else "addr.delete", scope=ns[node]))
     steps += [_tbf(ns[e.node], e) for e in ifaces if e.rate]
+    steps += [Step("qdisc.netem", {"ns": ns[e.node], "dev": e.name, "delay": e.delay}, scope=ns[e.node])
+              for e in ifaces if e.delay]
+    steps += [Step("loss.apply", {"ns": ns[e.node], "dev": e.name, "loss": e.loss}, scope=ns[e.node])
+              for e in ifaces if e.loss]
     for name, routes in topo.routes.items():
         for r in routes:
             steps.append(Step("route.add", {"ns": ns[name], "to": str(r.to), "via": r.via and str(r.via),
@@ -107,6 +116,9 @@ _DESCRIBE: dict[str, Callable[[dict], str]] = {
                          + " up",
     "addr.add": lambda a: f"{_ipn(a['ns'])} addr add {a['address']} dev {a['dev']}",
     "qdisc.tbf": lambda a: f"ip netns exec {a['ns']} tc qdisc replace dev {a['dev']} root tbf rate {a['rate']}",
+    "qdisc.netem": lambda a: f"ip netns exec {a['ns']} tc qdisc replace dev {a['dev']} root netem delay {a['delay']}",
+    "loss.apply": lambda a: f"ip netns exec {a['ns']} nft add rule netdev netlab_loss {a['dev']} "
+                            f"numgen random mod 100 < {a['loss']} drop",
     "route.add": lambda a: f"{_ipn(a['ns'])} route add {a['to']}" + (f" via {a['via']}" if a.get("via") else "")
                            + (f" dev {a['dev']}" if a.get("dev") else "")
                            + (f" metric {a['metric']}" if a.get("metric") is not None else ""),

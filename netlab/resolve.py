@@ -28,6 +28,8 @@ class Iface:
     mac: str | None = None
     mtu: int | None = None
     rate: str | None = None
+    loss: str | None = None
+    delay: str | None = None
     master: str | None = None  # the bridge this port is enslaved to
     where: Path = ()
 
@@ -167,7 +169,8 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             w = ("links", i, "endpoints", j)
             if w in ifnames:
                 ends.append(Iface(node=ep.node, name=ifnames[w], addresses=addresses.get(w, ()), mac=ep.mac,
-                                  mtu=ep.mtu or link.mtu, rate=link.rate, where=w))
+                                  mtu=ep.mtu or link.mtu, rate=link.rate, loss=link.loss, delay=link.delay,
+                                  where=w))
         if len(ends) == 2:
             veths.append(Veth(*ends))
     bridges: list[BridgeDev] = []
@@ -180,10 +183,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             w = ("bridges", bname, "members", j)
             if w not in ifnames:
                 continue
+            shaping = {"rate": br.rate, "loss": br.loss, "delay": br.delay}
             member = Iface(node=ep.node, name=ifnames[w], addresses=addresses.get(w, ()), mac=ep.mac,
-                           mtu=ep.mtu or br.mtu, rate=br.rate, where=w)
+                           mtu=ep.mtu or br.mtu, where=w, **shaping)
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
-                         mtu=ep.mtu or br.mtu, rate=br.rate, master=bname, where=w)
+                         mtu=ep.mtu or br.mtu, master=bname, where=w, **shaping)
             veths.append(Veth(member, port))
 
     result = Topology(name=topo.name, source=source, nodes=nodes, veths=tuple(veths), bridges=tuple(bridges))

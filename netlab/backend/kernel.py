@@ -18,6 +18,7 @@ from pyroute2.netlink.exceptions import NetlinkError
 
 from netlab.backend import netns, nft, tc
 from netlab.executor import StepFailed
+from netlab.model import duration_us, percent
 
 NETLINK_ROUTE = 0
 _GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL, errno.EINVAL)
@@ -139,6 +140,15 @@ class KernelBackend:
 
     def qdisc_tbf(self, ns: str | None, dev: str, rate: str) -> None:
         tc.tbf(self.ipr(ns), self._index(ns, dev), rate)
+
+    def qdisc_netem(self, ns: str | None, dev: str, delay: str) -> None:
+        self.ipr(ns).tc("replace", "netem", index=self._index(ns, dev), handle="1:", delay=duration_us(delay))
+
+    def loss_apply(self, ns: str | None, dev: str, loss: str) -> None:
+        if ns is None:
+            raise OSError(errno.EPERM, "netlab never changes the root namespace's firewall")
+        with netns.entered(ns):
+            nft.run(nft.loss_rules(dev, percent(loss)))
 
     def qdisc_delete(self, ns: str | None, dev: str, **_: object) -> None:
         _tolerant(lambda: self.ipr(ns).tc("del", index=self._index(ns, dev), root=True))

@@ -92,3 +92,19 @@ def ruleset() -> list[dict]:
     out = run([{"list": {"ruleset": None}}])
     data = json.loads(out) if isinstance(out, str) and out else (out or {"nftables": []})
     return [o for o in data.get("nftables", []) if "metainfo" not in o]
+
+
+def loss_rules(dev: str, loss_percent: float) -> list[dict]:
+    """Drop ``loss_percent`` of the packets arriving on ``dev``, at random: a netdev
+    ingress chain with a numgen match, which needs no netem."""
+    table = {"family": "netdev", "name": "netlab_loss"}
+    threshold = round(loss_percent * 10_000)  # out of 1,000,000
+    draw = {"numgen": {"mode": "random", "mod": 1_000_000, "offset": 0}}
+    return [
+        {"add": {"table": table}},
+        {"add": {"chain": {"family": "netdev", "table": "netlab_loss", "name": dev, "type": "filter",
+                           "hook": "ingress", "dev": dev, "prio": 0, "policy": "accept"}}},
+        {"add": {"rule": {"family": "netdev", "table": "netlab_loss", "chain": dev,
+                          "expr": [{"match": {"op": "<", "left": draw, "right": threshold}},
+                                   {"counter": None}, {"drop": None}]}}},
+    ]

@@ -191,3 +191,32 @@ def test_cli_up_status_exec_down(tmp_path, lab_name):
     finally:
         down = run("down", lab_name, "--json")
     assert down.returncode == 0 and json.loads(down.stdout)["ok"]
+
+
+def test_loss_drops_about_the_share_asked_for(build, lab_name):
+    build("nodes: {a: {}, b: {}}\nlinks:\n  - {endpoints: [a:eth0, b:eth0], loss: 30%}\n")
+    out = nodeexec.run(lab_name, "a", ["ping", "-q", "-c", "200", "-i", "0.002", "-W", "1", "198.19.0.2"],
+                       capture=True, timeout=30).stdout.decode()
+    received = int(out.split(" received")[0].rsplit(" ", 1)[1])
+    # 30 % each way: a ping survives with 0.7 × 0.7 = 49 %; 200 draws keep it well inside 30–70 %
+    assert 60 <= received <= 140, out
+
+
+def test_delay_needs_netem_and_says_so(lab_name):
+    from netlab.backend import features
+    from netlab.errors import FeatureMissing
+
+    topo = loader.load_text(f"name: {lab_name}\nnodes: {{a: {{}}, b: {{}}}}\n"
+                            "links:\n  - {endpoints: [a, b], delay: 20ms}\n")
+    if features.probe()["qdisc:netem"] is None:
+        deploy.up(topo)
+        try:
+            out = ping_output(lab_name, "a", "198.19.0.2")
+            rtt = float(out.split("time=")[1].split()[0])
+            assert rtt >= 40, out  # 20 ms each way
+        finally:
+            deploy.down(lab_name)
+        return
+    with pytest.raises(FeatureMissing, match=r"qdisc:netem .*needed by: .*netem delay 20ms"):
+        deploy.up(topo)
+    assert not state.exists(lab_name)
