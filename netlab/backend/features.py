@@ -91,7 +91,7 @@ def all_features() -> list[str]:
 
 def probe(wanted: tuple[str, ...] | None = None) -> dict[str, str | None]:
     """{feature: None if it works, else why not}, e.g. {"qdisc:netem": "No such file or directory"}."""
-    return {f: _probe_one(f) for f in (wanted or all_features())}
+    return {f: _probe_one(f) for f in (all_features() if wanted is None else wanted)}
 
 
 @functools.cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from netlab import loader, plan
@@ -21,7 +23,7 @@ def test_loss_and_delay_are_planned_per_end():
     ("rate", "fast", "not a rate (e.g. 100mbit"),
 ])
 def test_bad_impairments_are_named(field, value, message):
-    with pytest.raises(TopologyError, match=rf"links\[0\]\.{field}: .*{message}"):
+    with pytest.raises(TopologyError, match=rf"links\[0\]\.{field}: .*{re.escape(message)}"):
         loader.load_text(f"name: l\nnodes: {{a: {{}}, b: {{}}}}\nlinks:\n  - {{endpoints: [a, b], {field}: '{value}'}}\n")
 
 
