@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration bench clean
+.PHONY: install demo test unit integration bench bench-short clean
 
 install: $(STAMP)
 
@@ -29,6 +29,9 @@ integration: install
 
 bench: install
 	./scripts/bench.sh
+
+bench-short: install
+	BENCH=short ./scripts/bench.sh
 
 clean:
 	-$(BIN)/netlab down --all

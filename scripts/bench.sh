@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# `make bench`: every benchmark, figures on the terminal and JSON + reports in out/.
+# BENCH=short (CI) runs each in a reduced form; the default runs the issue targets.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+NETLAB=.venv/bin/netlab
+OUT=${OUT:-out}
+MODE=${BENCH:-full}
+mkdir -p "$OUT"
+
+if [ "$MODE" = short ]; then
+  deploy_nodes=(100); paths_args=(--rounds 2 --engine builtin); conns_target=40000
+else
+  deploy_nodes=(500 1000); paths_args=(--rounds 5 --engine all); conns_target=1000000
+fi
+
+for n in "${deploy_nodes[@]}"; do
+  echo "== bench deploy: $n nodes"
+  $NETLAB bench deploy --nodes "$n" --json | tee "$OUT/deploy-$n.json"
+done
+
+echo "== bench paths"
+$NETLAB bench paths "${paths_args[@]}" --report "$OUT/paths" --json | tee "$OUT/paths.json"
+
+echo "== bench conns: $conns_target connections"
+$NETLAB bench conns --target "$conns_target" --json | tee "$OUT/conns.json"
+
+echo "bench: results in $OUT/"
