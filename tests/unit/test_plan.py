@@ -64,3 +64,17 @@ def test_rate_limit_and_mtu_are_planned_on_both_ends():
     veth = next(s for s in steps if s.op == "link.veth")
     assert veth.args["mtu"] == 1400 and veth.args["peer_mtu"] == 1400
     assert [s.args["dev"] for s in steps if s.op == "qdisc.tbf"] == ["eth0", "eth0"]
+
+
+def test_the_real_host_only_gets_objects_it_can_give_back():
+    topo = loader.load_text("name: lab\nnodes:\n  me: {kind: host}\n  h1: {}\n"
+                            "links:\n  - endpoints: [{node: me, interface: nlhost0}, h1:eth0]\n")
+    steps = plan.build(topo).steps
+    assert not [s for s in steps if s.op in ("netns.create", "sysctl.set", "nat.apply")
+                and s.args.get("ns") is None]
+    root = [s for s in steps if s.args.get("ns") is None]
+    assert [s.op for s in root] == ["link.veth", "link.up", "addr.add"]
+    veth = root[0]
+    # the pair dies with h1's namespace, so even a crash cannot strand it in the root namespace
+    assert veth.undo == "link.delete" and veth.scope == "nl.lab.h1"
+    assert root[2].undo == "addr.delete"
