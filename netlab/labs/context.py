@@ -1,0 +1,205 @@
+"""What a lab's procedure works with: its nodes, parameters, counters and figures.
+
+One ``LabContext`` per run. Everything it starts (processes, nftables tables)
+is recorded and ended by ``close()``, which the runner calls before the lab's
+namespaces go away, also after an error or a signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from netlab import names, nodeexec
+from netlab.labs import probe
+from netlab.labs.checks import Figure
+from netlab.labs.procs import NodeProcess
+from netlab.labs.spec import LabSpec
+from netlab.resolve import Topology
+
+LAB_TABLE = "netlab_lab"  # the nftables table a lab owns in a node, removed at the end
+NFT_CHAINS = ("input", "output", "prerouting")
+
+
+class LabSkipped(Exception):
+    """The kernel lacks what the lab needs; the lab is skipped, not failed."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """Points for a chart in the report: y against x, one line per label."""
+
+    name: str
+    title: str
+    x_label: str
+    y_label: str
+    lines: dict[str, list[tuple[float, float]]]
+    kind: str = "line"  # or "bar"
+
+
+@dataclass
+class LabContext:
+    spec: LabSpec
+    lab: str
+    topo: Topology
+    short: bool
+    params: dict[str, Any]
+    on_step: Callable[[str], None] = lambda text: None
+    figures: dict[str, Figure] = field(default_factory=dict)
+    series: list[Series] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    _procs: list[Any] = field(default_factory=list)
+    _nft_nodes: set[str] = field(default_factory=set)
+
+    # --- nodes -----------------------------------------------------------------
+    def ns(self, node: str) -> str:
+        if node not in self.topo.nodes:
+            raise KeyError(f"lab {self.spec.name} has no node {node!r} (nodes: {', '.join(sorted(self.topo.nodes))})")
+        return names.netns(self.lab, node)
+
+    def addr(self, node: str) -> str:
+        """The node's first IPv4 address, as a string."""
+        return str(self.topo.address_of(node))
+
+    def run(self, node: str, argv: Sequence[str], **kw) -> subprocess.CompletedProcess:
+        """Run a command in the node and wait (``nodeexec.run`` keywords)."""
+        return nodeexec.run(self.lab, node, argv, **kw)
+
+    def popen(self, node: str, argv: Sequence[str], **kw) -> subprocess.Popen:
+        """Start a command in the node; it is killed at the end of the lab if still running."""
+        proc = nodeexec.popen(self.lab, node, argv, **kw)
+        self._procs.append(proc)
+        return proc
+
+    def inside(self, node: str):
+        """Context manager: the calling thread is in the node's namespace for the body."""
+        self.ns(node)
+        return nodeexec.inside(self.lab, node)
+
+    def spawn(self, node: str, fn: Callable, *args: Any, **kwargs: Any) -> NodeProcess:
+        """Run ``fn(*args)`` in a new process inside the node; ``.result(timeout)`` waits for it."""
+        proc = NodeProcess(self.ns(node), fn, *args, **kwargs)
+        self._procs.append(proc)
+        return proc
+
+    def call(self, node: str, fn: Callable, *args: Any, timeout: float = 60, **kwargs: Any) -> Any:
+        """``fn(*args)`` in a new process inside the node; its return value."""
+        return self.spawn(node, fn, *args, **kwargs).result(timeout)
+
+    # --- kernel state ----------------------------------------------------------
+    def sysctl(self, node: str, key: str, value: Any) -> str:
+        """Set a per-namespace sysctl in the node (never the root namespace); the old value."""
+        return probe.sysctl_set(self.ns(node), key, value)
+
+    def sysctl_get(self, node: str, key: str) -> str:
+        return probe.sysctl_get(self.ns(node), key)
+
+    def has_sysctl(self, node: str, key: str) -> bool:
+        try:
+            self.sysctl_get(node, key)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def nstat(self, node: str) -> dict[str, int]:
+        return probe.nstat(self.ns(node))
+
+    @contextlib.contextmanager
+    def counting(self, node: str) -> Iterator[dict[str, int]]:
+        """The body's nstat deltas in the node: the dict is filled when the body ends."""
+        before, moved = self.nstat(node), {}
+        yield moved
+        moved.update(probe.delta(before, self.nstat(node)))
+
+    def sockstat(self, node: str) -> dict[str, dict[str, int]]:
+        return probe.sockstat(self.ns(node))
+
+    def netdev(self, node: str) -> dict[str, dict[str, int]]:
+        return probe.netdev(self.ns(node))
+
+    def ss_states(self, node: str, *filters: str) -> dict[str, int]:
+        """TCP sockets of the node per state, from `ss -Htan` (filters as ss takes them)."""
+        out = self.run(node, ["ss", "-Htan", *filters], capture=True, timeout=60, check=True).stdout
+        return dict(probe.parse_ss_states(out.decode()))
+
+    softirqs = staticmethod(probe.softirqs)
+    slabinfo = staticmethod(probe.slabinfo)
+
+    def nft(self, node: str, rules: Sequence[str]) -> None:
+        """Add rules (nft syntax, e.g. "input tcp dport 80 drop") to the lab's own
+        table in the node; chains input, output and prerouting exist. Removed at the end."""
+        self._nft_table(node)
+        for rule in rules:
+            chain, _, expr = rule.partition(" ")
+            self._nft_cmd(node, f"add rule inet {LAB_TABLE} {chain} {expr}")
+
+    def nft_flush(self, node: str) -> None:
+        """Drop every rule of the lab's table in the node (the chains stay)."""
+        if node in self._nft_nodes:
+            self._nft_cmd(node, "; ".join(f"flush chain inet {LAB_TABLE} {c}" for c in NFT_CHAINS))
+
+    def _nft_table(self, node: str) -> None:
+        if node in self._nft_nodes:
+            return
+        if not shutil.which("nft"):
+            raise LabSkipped("nftables' nft command is not installed (make install installs it)")
+        chains = "; ".join(f"add chain inet {LAB_TABLE} {c} {{ type filter hook {c} priority 0; }}"
+                           for c in NFT_CHAINS)
+        self._nft_cmd(node, f"add table inet {LAB_TABLE}; {chains}")
+        self._nft_nodes.add(node)
+
+    def _nft_cmd(self, node: str, text: str) -> None:
+        done = self.run(node, ["nft", text], capture=True, timeout=30)
+        if done.returncode:
+            raise RuntimeError(f"nft {text!r} in {node}: {done.stderr.decode().strip()}")
+
+    # --- figures and progress ----------------------------------------------------
+    def step(self, text: str) -> None:
+        self.on_step(text)
+
+    def figure(self, name: str, value: Any, unit: str = "", note: str = "") -> Any:
+        """Record a measured figure for the checks and the report; returns the value."""
+        self.figures[name] = Figure(name, value, unit, note)
+        return value
+
+    def chart(self, name: str, title: str, x_label: str, y_label: str,
+              lines: dict[str, list[tuple[float, float]]], kind: str = "line") -> None:
+        self.series.append(Series(name, title, x_label, y_label, lines, kind))
+
+    def skip(self, reason: str) -> None:
+        """Skip the whole lab: the kernel lacks what it needs."""
+        raise LabSkipped(reason)
+
+    def skip_figure(self, name: str, reason: str) -> None:
+        """This figure cannot be measured here: checks on it are skipped with ``reason``."""
+        self.skipped[name] = reason
+
+    @staticmethod
+    @contextlib.contextmanager
+    def timer() -> Iterator[dict[str, float]]:
+        """``with lab.timer() as t: ...`` then ``t["s"]`` holds the seconds the body took."""
+        took: dict[str, float] = {}
+        t0 = time.perf_counter()
+        try:
+            yield took
+        finally:
+            took["s"] = time.perf_counter() - t0
+
+    # --- the end ----------------------------------------------------------------
+    def close(self) -> None:
+        """End every process the lab started and remove its nftables tables."""
+        for proc in reversed(self._procs):
+            if isinstance(proc, NodeProcess):
+                proc.stop()
+            elif proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        self._procs.clear()
+        for node in sorted(self._nft_nodes):
+            self.run(node, ["nft", f"delete table inet {LAB_TABLE}"], capture=True)
+        self._nft_nodes.clear()

@@ -1,0 +1,164 @@
+"""A lab's `lab.yaml` as a pydantic model: what the lab is, with no kernel in sight.
+
+Checks are declared as a figure the procedure records and an expectation in a
+small language that reads like the claim (`"> 0"`, `"== param.ports"`,
+`"within 15% of figure.predicted_s"`, `"between 0.2 and 2"`); see docs/labs.md.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Union
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError
+
+from netlab.errors import Problem, TopologyError
+from netlab.loader import _Locator, _plain, _pydantic_problems
+
+LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+SECTION = re.compile(r"^\d+(\.\d+){0,2}$")
+OPERAND = r"(-?\d+(?:\.\d+)?(?:e-?\d+)?|(?:param|figure)\.[A-Za-z_][A-Za-z0-9_]*)"
+EXPECT_FORMS = (
+    re.compile(rf"^(==|!=|>=|<=|>|<)\s*{OPERAND}$"),
+    re.compile(rf"^within\s+(\d+(?:\.\d+)?%?)\s+of\s+{OPERAND}$"),
+    re.compile(rf"^between\s+{OPERAND}\s+and\s+{OPERAND}$"),
+)
+Scalar = Union[int, float, str, bool, list, dict, None]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def parse_expect(text: str) -> tuple[str, tuple[str, ...]]:
+    """("op", operands) of an expectation; ValueError naming the accepted forms."""
+    text = " ".join(str(text).split())
+    compare, within, between = (form.match(text) for form in EXPECT_FORMS)
+    if compare:
+        return compare.group(1), (compare.group(2),)
+    if within:
+        return "within", within.groups()
+    if between:
+        return "between", between.groups()
+    raise ValueError(f"{text!r} is not an expectation (e.g. '> 0', '== param.ports', "
+                     "'within 15% of figure.predicted_s', 'between 0.2 and 2')")
+
+
+class CheckSpec(Strict):
+    """One claim of the book, checked against a figure the procedure records."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    claim: str = Field(min_length=1)
+    figure: str = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    expect: str
+
+    @field_validator("expect", mode="before")
+    @classmethod
+    def _expect(cls, value: Any) -> str:
+        parse_expect(str(value))
+        return " ".join(str(value).split())
+
+
+class Duration(Strict):
+    """Seconds a run takes here, roughly: `short` is the test form."""
+
+    short: float = Field(gt=0)
+    full: float = Field(gt=0)
+
+
+class Params(Strict):
+    short: dict[str, Scalar] = {}
+    full: dict[str, Scalar] = {}
+
+    @model_validator(mode="after")
+    def _same_keys(self) -> "Params":
+        if set(self.short) != set(self.full):
+            odd = sorted(set(self.short) ^ set(self.full))
+            raise ValueError(f"short and full must set the same parameters; only one sets: {', '.join(odd)}")
+        return self
+
+
+class LabSpec(Strict):
+    """A lab as its `lab.yaml` declares it."""
+
+    name: str
+    chapter: tuple[str, ...] = Field(min_length=1)
+    question: str = Field(min_length=1)
+    duration: Duration
+    topology: str = "topology.yaml"
+    procedure: str = "procedure.py"
+    requires: tuple[str, ...] = ()
+    params: Params = Params()
+    steps: tuple[str, ...] = ()
+    checks: tuple[CheckSpec, ...] = ()
+    folder: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not LAB_NAME.match(value):
+            raise ValueError(f"{value!r} is not a lab name (lower-case letters, digits, -; e.g. syn-flood)")
+        return value
+
+    @field_validator("chapter", mode="before")
+    @classmethod
+    def _chapter(cls, value: Any) -> Any:
+        values = [value] if isinstance(value, (str, int, float)) else value
+        for v in values or ():
+            if not SECTION.match(str(v)):
+                raise ValueError(f"{v!r} is not a book section (e.g. 6.6.1 or 7)")
+        return tuple(str(v) for v in values or ())
+
+    @model_validator(mode="after")
+    def _unique_checks(self) -> "LabSpec":
+        ids = [c.id for c in self.checks]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"check ids must be unique: {', '.join(dup)}")
+        return self
+
+    def params_for(self, short: bool) -> dict[str, Any]:
+        return dict(self.params.short if short else self.params.full)
+
+    @property
+    def topology_path(self) -> Path:
+        return self.folder / self.topology
+
+    @property
+    def procedure_path(self) -> Path:
+        return self.folder / self.procedure
+
+
+def load_text(text: str, source: str, folder: Path) -> LabSpec:
+    """Parse and check a lab.yaml; TopologyError lists every problem as file:line:col."""
+    try:
+        raw = YAML(typ="rt").load(text)
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise TopologyError([Problem(source, line, col, "(yaml)", f"{exc.problem or exc.context}")]) from None
+    if not isinstance(raw, dict):
+        raise TopologyError([Problem(source, 1, 1, "(file)", "a lab.yaml is a mapping with name, chapter, question")])
+    locator = _Locator(source, raw)
+    try:
+        spec = LabSpec.model_validate({**_plain(raw), "folder": folder})
+    except ValidationError as err:
+        raise TopologyError(_pydantic_problems(err, (), locator)) from None
+    problems = []
+    for field, path in (("topology", spec.topology_path), ("procedure", spec.procedure_path)):
+        if not path.is_file():
+            problems.append(locator.problem((field,), f"{path} does not exist"))
+    if problems:
+        raise TopologyError(problems)
+    return spec
+
+
+def load(path: Path) -> LabSpec:
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise TopologyError([Problem(str(path), 0, 0, "(file)", exc.strerror or str(exc))]) from None
+    return load_text(text, str(path), path.parent)
