@@ -1,0 +1,81 @@
+"""Run the built-in engine once: a server process, then a client process, each
+entering its own node; return what both counted and what the window cost."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+from netlab.bench.paths import counters, launch
+from netlab.bench.paths.launch import EngineError, Ends
+
+RR_SIZE = 64  # request and response bytes (sockperf's -m gets the same)
+STREAM_BUFFER = 128 * 1024  # bytes per send()/recv(), iperf3's default -l for TCP
+
+
+def _engine(role: str, ends: Ends, node: str | None, cpu: int | None, *args: str) -> list[str]:
+    argv = [sys.executable, "-m", "netlab.bench.paths.engine", role, *args]
+    ns = ends.netns_path(node)
+    if ns:
+        argv += ["--netns", ns]
+    if cpu is not None:
+        argv += ["--cpu", str(cpu)]
+    return argv
+
+
+def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracepoint: bool = True) -> dict:
+    """One measurement of ``metric`` (rr, crr, stream) over ``seconds`` after ``warmup``."""
+    size = STREAM_BUFFER if metric == "stream" else RR_SIZE
+    common = ["--mode", metric, "--size", str(size)]
+    server = client = None
+    try:
+        # the engine itself enters the node (setns at start), so it is started as a plain process
+        server = launch.spawn(ends, None, _engine("server", ends, ends.server, ends.server_cpu, *common, "--bind", ends.address))
+        ready = launch.read_json_line(server, 15, "built-in server")
+        argv = _engine("client", ends, ends.client, ends.client_cpu, *common, "--connect", ends.address,
+                       "--port", str(ready["ready"]), "--seconds", str(seconds), "--warmup", str(warmup),
+                       "--server-pid", str(server.pid))
+        if tracepoint:
+            argv.append("--tracepoint")
+        client = launch.spawn(ends, None, argv)
+        c = _last_json(launch.finish(client, seconds + warmup + 30, "built-in client"))
+        s = _last_json(launch.finish(server, 15, "built-in server"))
+    finally:
+        launch.stop(client)
+        launch.stop(server)
+    return summarize(metric, c, s)
+
+
+def _last_json(out: bytes) -> dict:
+    lines = [ln for ln in out.decode().splitlines() if ln.strip()]
+    if not lines:
+        raise EngineError("engine printed nothing")
+    return json.loads(lines[-1])
+
+
+def summarize(metric: str, c: dict, s: dict) -> dict:
+    """The figures of one run, with both ends' counts and whether they agree."""
+    window = c["window_ns"] / 1e9
+    out: dict = {"engine": "builtin", "metric": metric, "seconds": round(window, 3)}
+    if metric == "stream":
+        out.update(gbps=round(c["measured_bytes"] * 8 / window / 1e9, 3), buffer=c["buffer"], mtu=c["mtu"],
+                   sndbuf=c.get("sndbuf"), rcvbuf=s.get("rcvbuf"),
+                   client_bytes=c["bytes"], server_bytes=s["bytes"], agree=c["bytes"] == s["bytes"])
+        units = max(c["measured_bytes"] // 65536, 1)  # stream costs are per 64 KiB
+    else:
+        total = c["transactions"] + c["warmup_transactions"]
+        out.update(rate=round(c["transactions"] / window, 1), client_transactions=total,
+                   server_transactions=s["transactions"], client_bytes=c["bytes"], server_bytes=s["bytes"],
+                   agree=total == s["transactions"] and c["bytes"] == s["bytes"])
+        units = c["transactions"]
+        if metric == "rr":
+            out.update(latency_us=c["latency_us"], mtu=c["mtu"], size=c["size"])
+        else:
+            out["close"] = c["linger"]
+    out["cost"] = counters.per_transaction(c["counters"], units)
+    out["cost"]["unit"] = "64 KiB" if metric == "stream" else "transaction"
+    out["cost"]["netif_rx"] = round(c["netif_rx"] / max(units, 1), 3) if c["netif_rx"] is not None else None
+    if c["netif_rx"] is None:
+        out["cost"]["netif_rx_note"] = c["netif_rx_note"]
+    out["interference"] = counters.interference(c["counters"])
+    return out

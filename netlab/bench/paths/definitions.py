@@ -1,0 +1,81 @@
+"""The paths `netlab bench paths` measures: an open table, name → who talks to whom.
+
+A path is a client node, a server node and the address the client dials, all
+in one topology file. A new path (a docker node kind's ``docker`` path) joins
+by adding its nodes to that file, or naming a file of its own, and a row here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from types import MappingProxyType
+
+from netlab.resolve import Topology
+
+TOPOLOGIES = Path(__file__).resolve().parents[3] / "topologies"
+DEFAULT_TOPOLOGY = "paths.yaml"
+
+
+@dataclass(frozen=True)
+class PathDef:
+    """One path: ``client`` dials ``address`` where ``server`` listens.
+
+    ``address`` is an IP literal or ``node:interface`` (that interface's first
+    address in the topology). ``topology`` is a file under topologies/."""
+
+    name: str
+    client: str
+    server: str
+    address: str
+    about: str
+    topology: str = DEFAULT_TOPOLOGY
+
+    def server_address(self, topo: Topology) -> str:
+        """The address the client dials, looked up in the built topology."""
+        node, sep, ifname = self.address.partition(":")
+        if not sep or node not in topo.nodes:
+            return self.address
+        for iface in topo.interfaces(node):
+            if iface.name == ifname and iface.addresses:
+                return str(iface.addresses[0].ip)
+        raise LookupError(f"path {self.name}: {node} has no address on {ifname!r} in {topo.source}")
+
+
+PATHS = MappingProxyType({p.name: p for p in (
+    PathDef("loopback", "cl", "cl", "127.0.0.1",
+            "127.0.0.1 inside one node: no driver queue, no hard IRQ, but the whole TCP/IP stack "
+            "and a NET_RX softirq (book ch. 5)"),
+    PathDef("own-ip", "cl", "cl", "cl:eth0",
+            "the node's own eth0 address: routed through the local table to lo, the same way as 127.0.0.1"),
+    PathDef("veth", "cl", "vp", "vp:eth0", "one veth pair between two namespaces (book ch. 10)"),
+    PathDef("bridge", "b1", "b2", "b2:eth0", "two hosts on a Linux bridge: veth → bridge → veth"),
+    PathDef("routed", "rc", "rs", "rs:eth0", "through a forwarding node: veth → IP forwarding → veth"),
+    PathDef("nat", "nc", "outside", "outside:eth0",
+            "through a node that masquerades towards 203.0.113.0/24: routed hop plus conntrack and SNAT"),
+)})
+
+METRICS = ("rr", "crr", "stream")
+
+
+def topology_file(name: str) -> Path:
+    return TOPOLOGIES / name
+
+
+def select(names: list[str] | None, table=PATHS) -> list[PathDef]:
+    """The paths asked for, in table order; ValueError naming the known ones."""
+    if not names:
+        return list(table.values())
+    unknown = [n for n in names if n not in table]
+    if unknown:
+        raise ValueError(f"unknown path {unknown[0]!r} (paths: {', '.join(table)})")
+    return [p for p in table.values() if p.name in names]
+
+
+def select_metrics(names: list[str] | None) -> list[str]:
+    if not names:
+        return list(METRICS)
+    unknown = [m for m in names if m not in METRICS]
+    if unknown:
+        raise ValueError(f"unknown metric {unknown[0]!r} (metrics: {', '.join(METRICS)})")
+    return [m for m in METRICS if m in names]

@@ -1,0 +1,302 @@
+"""The built-in engine: a server and a client, each its own process, each inside
+its node's namespace and pinned to its own core.
+
+    python -m netlab.bench.paths.engine server --mode rr --bind 198.18.1.2 [--netns NS] [--cpu 1]
+    python -m netlab.bench.paths.engine client --mode rr --connect 198.18.1.2 --port P --server-pid N ...
+
+Each prints JSON lines on stdout: the server ``{"ready": port}`` once listening,
+then both their counts at the end. Modes (TCP, TCP_NODELAY for rr and crr):
+
+- rr: one connection, fixed-size request, same-size echo; the client times
+  every transaction (perf_counter_ns into a preallocated array);
+- crr: connect, 1-byte request, 1-byte answer, close with SO_LINGER 0 (an RST,
+  so no TIME_WAIT piles up); a last connection sending ``Q`` stops the server;
+- stream: the client writes ``--buffer`` bytes per send() until the time is
+  up; the server reads until EOF.
+
+The client runs a warm-up first (discarded), then brackets the measured window
+with /proc snapshots and the net:netif_rx counter.
+"""
+
+from __future__ import annotations
+
+import argparse
+import array
+import gc
+import json
+import os
+import socket
+import struct
+import sys
+import time
+
+from netlab.backend import netns
+from netlab.bench.paths import counters, stats, tracepoints
+
+LINGER_RST = struct.pack("ii", 1, 0)
+IP_MTU = 14  # linux/in.h
+STOP, REQUEST = b"Q", b"R"
+
+
+def emit(obj: dict) -> None:
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def _recv_rest(recv_into, view: memoryview, got: int, size: int) -> None:
+    """Finish reading one message of ``size`` bytes that arrived in pieces."""
+    while got < size:
+        n = recv_into(view[got:])
+        if n == 0:
+            raise EOFError(f"connection closed after {got} of {size} bytes")
+        got += n
+
+
+# -- server ----------------------------------------------------------------------
+def serve_rr(lst: socket.socket, size: int) -> dict:
+    conn, _ = lst.accept()
+    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    buf = bytearray(size)
+    view = memoryview(buf)
+    recv_into, sendall = conn.recv_into, conn.sendall
+    count = 0
+    while True:
+        got = recv_into(buf)
+        if got != size:
+            if got == 0:
+                break
+            _recv_rest(recv_into, view, got, size)
+        sendall(buf)
+        count += 1
+    conn.close()
+    return {"transactions": count, "bytes": count * size}
+
+
+def serve_crr(lst: socket.socket, size: int) -> dict:
+    buf = bytearray(1)
+    count = 0
+    accept = lst.accept
+    while True:
+        conn, _ = accept()
+        try:
+            if conn.recv_into(buf) != 1 or buf == STOP:
+                break
+            conn.sendall(buf)
+            count += 1
+        except ConnectionResetError:
+            pass
+        finally:
+            conn.close()
+    return {"transactions": count, "bytes": count}
+
+
+def serve_stream(lst: socket.socket, size: int) -> dict:
+    conn, _ = lst.accept()
+    buf = bytearray(size)
+    recv_into = conn.recv_into
+    total = 0
+    while True:
+        got = recv_into(buf)
+        if not got:
+            break
+        total += got
+    rcvbuf = conn_opt(conn, socket.SO_RCVBUF)
+    conn.close()
+    return {"bytes": total, "rcvbuf": rcvbuf}
+
+
+def conn_opt(sock: socket.socket, opt: int) -> int | None:
+    try:
+        return sock.getsockopt(socket.SOL_SOCKET, opt)
+    except OSError:
+        return None
+
+
+# -- client ----------------------------------------------------------------------
+class Window:
+    """The measured window: /proc snapshots of both engine processes and the
+    net:netif_rx counter around it."""
+
+    def __init__(self, server_pid: int | None, tracepoint: bool):
+        self.pids = [os.getpid()] + ([server_pid] if server_pid else [])
+        self.counter = tracepoints.Counter.open() if tracepoint else "tracepoint counting not asked for"
+        self.before = self.t0 = None
+        self.result: dict = {}
+
+    def __enter__(self) -> "Window":
+        self.before = counters.snapshot(self.pids)
+        if isinstance(self.counter, tracepoints.Counter):
+            self.counter.start()
+        self.t0 = time.perf_counter_ns()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        window_ns = time.perf_counter_ns() - self.t0
+        netif_rx = self.counter.stop() if isinstance(self.counter, tracepoints.Counter) else None
+        self.result = {"window_ns": window_ns, "counters": counters.delta(self.before, counters.snapshot(self.pids)),
+                       "netif_rx": netif_rx,
+                       "netif_rx_note": None if netif_rx is not None else self.counter}
+        if isinstance(self.counter, tracepoints.Counter):
+            self.counter.close()
+
+
+def _connect(args) -> socket.socket:
+    sock = socket.create_connection((args.connect, args.port), timeout=10)
+    sock.settimeout(None)
+    return sock
+
+
+def client_rr(args) -> dict:
+    sock = _connect(args)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    size = args.size
+    msg, buf = bytes(i % 256 for i in range(size)), bytearray(size)
+    view = memoryview(buf)
+    sendall, recv_into, clock = sock.sendall, sock.recv_into, time.perf_counter_ns
+    warm = 0
+    deadline = clock() + int(args.warmup * 1e9)
+    while True:
+        sendall(msg)
+        got = recv_into(buf)
+        if got != size:
+            _recv_rest(recv_into, view, got, size)
+        warm += 1
+        if clock() >= deadline:
+            break
+    rate = warm / max(args.warmup, 1e-3)
+    lat = array.array("q", bytes(8 * max(4096, int(rate * args.seconds * 1.5))))
+    n = 0
+    with Window(args.server_pid, args.tracepoint) as window:
+        deadline = clock() + int(args.seconds * 1e9)
+        n = _rr_timed(sendall, recv_into, view, msg, buf, size, lat, n, deadline, clock)
+        while clock() < deadline:  # the array filled up before the time did
+            lat.extend(array.array("q", bytes(8 * len(lat))))
+            n = _rr_timed(sendall, recv_into, view, msg, buf, size, lat, n, deadline, clock)
+    mtu = sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
+    sock.close()
+    return {"transactions": n, "warmup_transactions": warm, "bytes": (n + warm) * size, "size": size,
+            "mtu": mtu, "latency_us": stats.latency_summary(lat[:n]), **window.result}
+
+
+def _rr_timed(sendall, recv_into, view, msg, buf, size, lat, i, deadline, clock) -> int:
+    """Transactions until ``deadline`` or the array is full; each one's ns in ``lat``."""
+    end = len(lat)
+    t0 = clock()
+    while i < end:
+        sendall(msg)
+        got = recv_into(buf)
+        if got != size:
+            _recv_rest(recv_into, view, got, size)
+        t1 = clock()
+        lat[i] = t1 - t0
+        i += 1
+        if t1 >= deadline:
+            return i
+        t0 = t1
+    return i
+
+
+def client_crr(args) -> dict:
+    addr = (args.connect, args.port)
+    buf = bytearray(1)
+    clock = time.perf_counter_ns
+
+    def burst(deadline: int) -> int:
+        n = 0
+        AF, ST, SOL, LINGER, TCP, NODELAY = (socket.AF_INET, socket.SOCK_STREAM, socket.SOL_SOCKET,
+                                             socket.SO_LINGER, socket.IPPROTO_TCP, socket.TCP_NODELAY)
+        while True:
+            s = socket.socket(AF, ST)
+            s.setsockopt(SOL, LINGER, LINGER_RST)
+            s.setsockopt(TCP, NODELAY, 1)
+            s.connect(addr)
+            s.sendall(REQUEST)
+            if s.recv_into(buf) != 1:
+                raise EOFError("server closed without answering")
+            s.close()
+            n += 1
+            if clock() >= deadline:
+                return n
+
+    warm = burst(clock() + int(args.warmup * 1e9))
+    with Window(args.server_pid, args.tracepoint) as window:
+        n = burst(clock() + int(args.seconds * 1e9))
+    with socket.create_connection(addr, timeout=10) as s:
+        s.sendall(STOP)
+    return {"transactions": n, "warmup_transactions": warm, "bytes": n + warm, "linger": "SO_LINGER 0 (RST on close)",
+            **window.result}
+
+
+def client_stream(args) -> dict:
+    sock = _connect(args)
+    view = memoryview(bytearray(args.size))
+    send, clock = sock.send, time.perf_counter_ns
+    warm = 0
+    deadline = clock() + int(args.warmup * 1e9)
+    while clock() < deadline:
+        warm += send(view)
+    sent = 0
+    with Window(args.server_pid, args.tracepoint) as window:
+        deadline = clock() + int(args.seconds * 1e9)
+        while True:
+            sent += send(view)
+            if clock() >= deadline:
+                break
+    mtu = sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
+    sndbuf = conn_opt(sock, socket.SO_SNDBUF)
+    sock.shutdown(socket.SHUT_WR)
+    sock.recv(1)  # the server's close: every byte is counted on its side before we report
+    sock.close()
+    return {"bytes": sent + warm, "measured_bytes": sent, "warmup_bytes": warm, "buffer": args.size, "mtu": mtu,
+            "sndbuf": sndbuf, **window.result}
+
+
+SERVE = {"rr": serve_rr, "crr": serve_crr, "stream": serve_stream}
+CLIENT = {"rr": client_rr, "crr": client_crr, "stream": client_stream}
+
+
+def enter(ns: str | None, cpu: int | None) -> None:
+    """Move this process into the node's namespace and onto its core, for good."""
+    if ns:
+        netns.setns_path(ns)
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    ap = argparse.ArgumentParser(prog="netlab.bench.paths.engine")
+    ap.add_argument("role", choices=("server", "client"))
+    ap.add_argument("--mode", choices=tuple(SERVE), required=True)
+    ap.add_argument("--netns")
+    ap.add_argument("--cpu", type=int)
+    ap.add_argument("--bind", default="0.0.0.0")
+    ap.add_argument("--connect")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--size", type=int, default=64)
+    ap.add_argument("--seconds", type=float, default=1.0)
+    ap.add_argument("--warmup", type=float, default=0.3)
+    ap.add_argument("--server-pid", type=int)
+    ap.add_argument("--tracepoint", action="store_true")
+    return ap.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse(sys.argv[1:] if argv is None else argv)
+    enter(args.netns, args.cpu)
+    gc.disable()
+    if args.role == "server":
+        lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        lst.bind((args.bind, args.port))
+        lst.listen(512)
+        emit({"ready": lst.getsockname()[1], "pid": os.getpid()})
+        result = SERVE[args.mode](lst, args.size)
+        lst.close()
+    else:
+        result = CLIENT[args.mode](args)
+    emit({"role": args.role, "mode": args.mode, **result})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""`--report DIR`: report.md and PNG charts (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+from netlab.bench.paths.results import LATENCY
+
+CHARTS = ("latency.png", "ratio.png", "throughput.png")
+
+
+def _fmt(v, digits: int = 1) -> str:
+    if v is None:
+        return "–"
+    return f"{v:,.{digits}f}" if isinstance(v, float) else str(v)
+
+
+def _span(sp: dict | None, digits: int = 1) -> str:
+    if not sp:
+        return "–"
+    return f"{_fmt(sp['median'], digits)} ({_fmt(sp['min'], digits)}–{_fmt(sp['max'], digits)})"
+
+
+def _mark(met) -> str:
+    return {True: "met", False: "**not met**", None: "not measured"}[met]
+
+
+def markdown(result: dict) -> str:
+    """The report's text: tables of figures, ratios, costs, targets and the environment."""
+    env = result.get("env", {})
+    cores = result["cores"]
+    lines = [f"# netlab bench paths — {time.strftime('%Y-%m-%d %H:%M')}", "",
+             f"Kernel {env.get('kernel')}, {env.get('cpu')} ({env.get('cpus')} CPUs). Engines: "
+             f"{', '.join(result['engines'])}; {result['rounds']} interleaved rounds of {result['seconds']} s "
+             f"after {result['warmup']} s warm-up; client on CPU {cores['client']}, server on CPU {cores['server']}. "
+             "Figures are medians over rounds with (min–max).", ""]
+    if result.get("calibration"):
+        lines += [f"Calibration on loopback: {result['calibration']}", ""]
+    lines += ["## Figures", "",
+              "| path | engine | rr tps | p50 µs | p90 µs | p99 µs | p99.9 µs | crr conn/s | stream Gbit/s "
+              "| ratio to loopback |", "|" + "---|" * 10]
+    for r in result["paths"]:
+        sp = r.get("spread", {})
+        ratio = (r.get("ratios") or {}).get(r.get("ratio_metric") or "", None)
+        lines.append(f"| {r['name']} | {r['engine']} | {_span(sp.get('rr_tps'), 0)} | "
+                     + " | ".join(_fmt(r.get(k)) for k in LATENCY)
+                     + f" | {_span(sp.get('crr_cps'), 0)} | {_span(sp.get('stream_gbps'), 2)} | "
+                     + (f"{_span(ratio, 3)} ({r['ratio_metric']})" if ratio else r.get("error", "–")) + " |")
+    if result.get("comparison"):
+        lines += ["", "## Built-in against the reference tools (paired by round)", "",
+                  "| path | built-in / sockperf rr | built-in / iperf3 stream |", "|---|---|---|"]
+        for c in result["comparison"]:
+            lines.append(f"| {c['name']} | {_span(c['rr_vs_sockperf'], 3)} | {_span(c['stream_vs_iperf3'], 3)} |")
+    lines += ["", "## Targets", ""] + [f"- {t['target']}: {_mark(t['met'])} — {t['detail']}"
+                                       for t in result["targets"]]
+    lines += _costs(result) + _interference(result) + _env(env)
+    lines += ["", "## Charts", ""] + [f"![{c}]({c})" for c in CHARTS]
+    return "\n".join(lines) + "\n"
+
+
+def _costs(result: dict) -> list[str]:
+    out = ["", "## Cost per transaction (built-in engine, both processes)", "",
+           "| path | metric | CPU µs | NET_RX softirqs | net:netif_rx | context switches |", "|---|---|---|---|---|---|"]
+    for r in result["paths"]:
+        for metric, c in (r.get("cost") or {}).items():
+            if r["engine"] == "builtin":
+                out.append(f"| {r['name']} | {metric} (per {c.get('unit')}) | {_fmt(c.get('cpu_us'))} | "
+                           f"{_fmt(c.get('net_rx_softirqs'), 2)} | {_fmt(c.get('netif_rx'), 2)} | "
+                           f"{_fmt(c.get('ctx_switches'), 2)} |")
+    out.append("\ncrr closes with SO_LINGER 0: an RST instead of a FIN, so no TIME_WAIT piles up.")
+    return out
+
+
+def _interference(result: dict) -> list[str]:
+    i = result["interference"]
+    out = ["", "## Interference", "",
+           f"{i['flagged']} of {i['samples']} runs flagged (another process used > 10 % of a CPU, or steal "
+           f"> 2 %); worst foreign load {_fmt(i['max_foreign_cpu'], 2)} CPU, worst steal {_fmt(i['max_steal'], 3)}."]
+    for r in result["paths"]:
+        if r.get("interference", {}).get("flagged"):
+            out.append(f"- {r['name']} ({r['engine']}): {r['interference']['flagged']} of "
+                       f"{r['interference']['samples']} — {'; '.join(r['interference']['why'])}")
+    return out
+
+
+def _env(env: dict) -> list[str]:
+    out = ["", "## Environment", "", f"- kernel {env.get('kernel')} ({env.get('kernel_version')})",
+           f"- tools: {env.get('tools')}", "", "| path | device | MTU | qdisc | offloads |", "|---|---|---|---|---|"]
+    for name, e in env.get("paths", {}).items():
+        off = e.get("offloads")
+        off = ", ".join(f"{k}: {v}" for k, v in off.items()) if isinstance(off, dict) else off
+        out.append(f"| {name} | {e.get('dev')} | {e.get('mtu')} | {e.get('qdisc')} | {off} |")
+    after = env.get("nodes_after", {})
+    out += ["", "| node | conntrack before | after | nftables rules |", "|---|---|---|---|"]
+    for node, c in env.get("nodes", {}).items():
+        out.append(f"| {node} | {c.get('conntrack')} | {after.get(node, {}).get('conntrack')} | {c.get('nft_rules')} |")
+    return out
+
+
+def charts(result: dict, outdir: str) -> list[str]:
+    """Latency percentiles per path, ratio to loopback with min–max error bars, crr and stream."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in result["paths"] if "error" not in r]
+    engines = [e for e in result["engines"] if any(r["engine"] == e for r in rows)]
+    paths = list(dict.fromkeys(r["name"] for r in rows))
+    written = []
+
+    def bars(ax, series: dict[str, list], errs: dict[str, list] | None = None) -> None:
+        width = 0.8 / max(len(series), 1)
+        for i, (label, vals) in enumerate(series.items()):
+            xs = [x + (i - (len(series) - 1) / 2) * width for x in range(len(paths))]
+            ax.bar(xs, [v or 0 for v in vals], width, label=label, yerr=(errs or {}).get(label), capsize=3)
+        ax.set_xticks(range(len(paths)), paths)
+        ax.legend(fontsize=8)
+
+    def row(name: str, engine: str) -> dict:
+        return next((r for r in rows if r["name"] == name and r["engine"] == engine), {})
+
+    lat_engines = [e for e in engines if e != "iperf3"]
+    fig, axes = plt.subplots(1, max(len(lat_engines), 1), figsize=(6 * max(len(lat_engines), 1), 4), squeeze=False)
+    for ax, engine in zip(axes[0], lat_engines):
+        bars(ax, {k.removeprefix("rr_").removesuffix("_us").replace("_", "."): [row(p, engine).get(k) for p in paths]
+                  for k in LATENCY})
+        ax.set_yscale("log")
+        ax.set_ylabel("round trip, µs")
+        ax.set_title(f"rr latency percentiles ({engine})")
+    written.append(_save(fig, outdir, "latency.png"))
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    series, errs = {}, {}
+    for engine in engines:
+        key = "rr_tps" if engine != "iperf3" else "stream_gbps"
+        sps = [(row(p, engine).get("ratios") or {}).get(key) for p in paths]
+        label = f"{engine} {key}"
+        series[label] = [s["median"] if s else None for s in sps]
+        errs[label] = [[s["median"] - s["min"] if s else 0 for s in sps],
+                       [s["max"] - s["median"] if s else 0 for s in sps]]
+    bars(ax, series, errs)
+    ax.axhline(1.0, color="grey", linewidth=0.8)
+    ax.set_ylabel("ratio to loopback (median, min–max)")
+    ax.set_title("each path relative to loopback, same round")
+    written.append(_save(fig, outdir, "ratio.png"))
+
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
+    bars(a1, {"builtin": [row(p, "builtin").get("crr_cps") for p in paths]})
+    a1.set_ylabel("connections/s")
+    a1.set_title("crr: connect + 1-byte request + close (SO_LINGER 0)")
+    bars(a2, {e: [row(p, e).get("stream_gbps") for p in paths] for e in engines if e in ("builtin", "iperf3")})
+    a2.set_ylabel("Gbit/s")
+    a2.set_title("stream, one flow (secondary: depends on buffer and MTU)")
+    written.append(_save(fig, outdir, "throughput.png"))
+    return written
+
+
+def _save(fig, outdir: str, name: str) -> str:
+    import matplotlib.pyplot as plt
+
+    path = os.path.join(outdir, name)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def write(result: dict, outdir: str) -> dict:
+    """Write report.md and the charts into ``outdir``; return their paths."""
+    os.makedirs(outdir, exist_ok=True)
+    md = os.path.join(outdir, "report.md")
+    with open(md, "w") as fh:
+        fh.write(markdown(result))
+    return {"markdown": md, "charts": charts(result, outdir)}

@@ -1,0 +1,164 @@
+"""Run the benchmark: build the lab(s), calibrate, measure in interleaved
+rounds, tear down, aggregate. Everything a run found goes into one dict."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass
+
+from netlab.bench.paths import builtin, definitions, env as environment, lab as labs, reference, results
+from netlab.bench.paths.definitions import PathDef
+from netlab.bench.paths.launch import EngineError, Ends, cores
+
+ENGINE_CHOICES = {"builtin": ("builtin",), "sockperf": ("sockperf",), "iperf3": ("iperf3",),
+                  "reference": ("sockperf", "iperf3"), "all": ("builtin", "sockperf", "iperf3")}
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: list[str] | None = None
+    metrics: list[str] | None = None
+    rounds: int = 5
+    engine: str = "builtin"
+    seconds: float = 1.0
+    warmup: float = 0.3
+    same_core: bool = False
+    lab: str = "bench-paths"
+    tracepoint: bool = True
+    calibrate: bool = True
+
+
+def engines(choice: str) -> tuple[str, ...]:
+    if choice not in ENGINE_CHOICES:
+        raise ValueError(f"unknown engine {choice!r} (engines: {', '.join(ENGINE_CHOICES)})")
+    return ENGINE_CHOICES[choice]
+
+
+def jobs(engine_names: tuple[str, ...], metrics: list[str]) -> list[tuple[str, str]]:
+    """(engine, metric) pairs to run on every path: reference tools only for what they measure."""
+    out = []
+    for metric in metrics:
+        out += [(e, metric) for e in engine_names if e == "builtin" or reference.ENGINES.get(e) == metric]
+    return out
+
+
+def measure(engine: str, metric: str, ends: Ends, opts: Options) -> dict:
+    if engine == "builtin":
+        return builtin.measure(ends, metric, opts.seconds, opts.warmup, opts.tracepoint)
+    return reference.measure(engine, ends, opts.seconds)
+
+
+def lab_name(base: str, topology: str) -> str:
+    """The default topology's lab is ``base``; another file's is ``base-<stem>``."""
+    if topology == definitions.DEFAULT_TOPOLOGY:
+        return base
+    return f"{base}-{topology.removesuffix('.yaml').removeprefix('paths-')}"[:32]
+
+
+def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progress: Progress | None = None) -> dict:
+    """The whole benchmark; the JSON-ready result (see results.build)."""
+    defs = definitions.select(opts.paths, table)
+    metrics = definitions.select_metrics(opts.metrics)
+    notes: list[str] = []
+    engine_names = tuple(e for e in engines(opts.engine) if e == "builtin" or not _missing(e, notes))
+    todo = jobs(engine_names, metrics)
+    client_cpu, server_cpu = cores(opts.same_core)
+    advance = progress or (lambda n: None)
+    started = time.time()
+    errors: dict[str, str] = {}
+    samples: list[dict] = []
+    with labs.terminate_as_interrupt(), contextlib.ExitStack() as stack:
+        ends, topos = _build(defs, opts.lab, stack, errors, client_cpu, server_cpu)
+        env = environment.collect(ends, topos)
+        calibration = _calibrate(ends, table, opts, engine_names, metrics, notes)
+        for r in range(opts.rounds):
+            names_ = list(ends)
+            shift = r % max(len(names_), 1)
+            for name in names_[shift:] + names_[:shift]:  # each round starts one path later
+                pairs = todo if r % 2 == 0 else list(reversed(todo))
+                for engine, metric in pairs:
+                    samples.append(_one(name, engine, metric, r, ends[name], opts))
+                    advance(1)
+        env["nodes_after"] = environment.lab_counters(topos)
+    return results.build(opts=asdict(opts), defs=defs, metrics=metrics, engines=engine_names, samples=samples,
+                         errors=errors, env=env, calibration=calibration, notes=notes,
+                         cores={"client": client_cpu, "server": server_cpu, "same_core": client_cpu == server_cpu},
+                         elapsed=time.time() - started)
+
+
+def total_steps(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS) -> int:
+    defs = definitions.select(opts.paths, table)
+    metrics = definitions.select_metrics(opts.metrics)
+    return opts.rounds * len(defs) * len(jobs(engines(opts.engine), metrics))
+
+
+def _missing(engine: str, notes: list[str]) -> bool:
+    why = reference.available(engine)
+    if why:
+        notes.append(f"{engine} skipped: {why}")
+    return why is not None
+
+
+def _one(name: str, engine: str, metric: str, r: int, ends: Ends, opts: Options) -> dict:
+    try:
+        res = measure(engine, metric, ends, opts)
+    except (EngineError, OSError, ValueError) as exc:
+        res = {"engine": engine, "metric": metric, "error": str(exc)}
+    return {"path": name, "round": r, **res}
+
+
+def _build(defs: list[PathDef], base: str, stack: contextlib.ExitStack, errors: dict[str, str],
+           client_cpu: int | None, server_cpu: int | None) -> tuple[dict[str, Ends], list]:
+    """Bring up each topology the paths need; Ends per path that could be built, an error for the rest."""
+    ends: dict[str, Ends] = {}
+    topos = []
+    by_file: dict[str, list[PathDef]] = {}
+    for d in defs:
+        by_file.setdefault(d.topology, []).append(d)
+    for topology, group in by_file.items():
+        lab = lab_name(base, topology)
+        try:
+            topo = stack.enter_context(labs.built(labs.load(str(definitions.topology_file(topology)), lab)))
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # a topology that cannot be built makes its paths errors, not the run
+            for d in group:
+                errors[d.name] = f"lab {lab} from {topology} could not be built: {exc}"
+            continue
+        topos.append(topo)
+        for d in group:
+            missing = [n for n in (d.client, d.server) if n not in topo.nodes]
+            if missing:
+                errors[d.name] = f"node {missing[0]!r} is not in {topology}"
+                continue
+            try:
+                address = d.server_address(topo)
+            except LookupError as exc:
+                errors[d.name] = str(exc)
+                continue
+            ends[d.name] = Ends(address, lab, d.client, d.server, client_cpu, server_cpu)
+    return ends, topos
+
+
+def _calibrate(ends: dict[str, Ends], table: Mapping[str, PathDef], opts: Options, engine_names: tuple[str, ...],
+               metrics: list[str], notes: list[str]) -> dict | None:
+    """Built-in against sockperf on loopback, rr, before anything else (when both can run)."""
+    if not opts.calibrate or "builtin" not in engine_names or "rr" not in metrics:
+        return None
+    if reference.available("sockperf"):
+        return {"error": reference.available("sockperf")}
+    loop = ends.get("loopback")
+    if loop is None:
+        notes.append("no calibration: the loopback path is not in this run")
+        return None
+    try:
+        mine = builtin.measure(loop, "rr", opts.seconds, opts.warmup, tracepoint=False)
+        ref = reference.measure("sockperf", loop, opts.seconds)
+    except (EngineError, OSError) as exc:
+        return {"error": str(exc)}
+    return {"path": "loopback", "builtin_tps": mine["rate"], "sockperf_tps": ref["rate"],
+            "ratio": round(mine["rate"] / ref["rate"], 3) if ref["rate"] else None,
+            "interference": mine["interference"]["flagged"] or ref["interference"]["flagged"]}
