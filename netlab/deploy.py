@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from netlab import executor, kinds, names, plan as planning, state
 from netlab.backend import features, netns
+from netlab.backend.composite import lab_backend
 from netlab.backend.kernel import KernelBackend
 from netlab.errors import FeatureMissing, LabExists, NetlabError
 from netlab.plan import Plan
@@ -20,10 +21,11 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
     """Build ``topo`` on the kernel, all or nothing; return the plan it carried out."""
     the_plan = planning.build(topo)
     _preflight(the_plan)
+    _kind_preflight(topo)
     # The whole plan is recorded before the first change: `down` can undo any prefix of it.
     kinds_of = {n: s.kind for n, s in topo.nodes.items()}
     state.write(the_plan, "building", {"kinds": kinds_of})
-    backend = KernelBackend()
+    backend = lab_backend()
     try:
         executor.apply(the_plan.steps, backend, progress)
     except BaseException:
@@ -33,6 +35,14 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
         backend.close()
     state.write(the_plan, "up", {"kinds": kinds_of})
     return the_plan
+
+
+def _kind_preflight(topo: Topology) -> None:
+    """Each kind's own checks before any change (a docker node's image is on the machine)."""
+    for node, spec in topo.nodes.items():
+        check = getattr(kinds.kind(spec.kind), "preflight", None)
+        if check:
+            check(topo.name, node, spec)
 
 
 def _preflight(the_plan: Plan) -> None:
@@ -67,7 +77,7 @@ def down(lab: str, progress: Progress | None = None) -> list[str]:
     if not state.exists(lab) and _orphans(lab):
         return _sweep(lab)
     record = state.read(lab)
-    backend = KernelBackend()
+    backend = lab_backend()
     try:
         problems = executor.undo(record.steps, backend, progress)
     finally:

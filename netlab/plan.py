@@ -104,6 +104,9 @@ def _ipn(ns: str | None) -> str:
 
 _DESCRIBE: dict[str, Callable[[dict], str]] = {
     "netns.create": lambda a: f"ip netns add {a['ns']}",
+    "docker.run": lambda a: f"docker run -d --name {a['container']} --network none {a['image']}"
+                            + (f" {a['command'] if isinstance(a['command'], str) else ' '.join(a['command'])}"
+                               if a.get("command") else ""),
     "netns.attach": lambda a: f"ip netns attach {a['ns']} <pid of container {a.get('container', '?')}>",
     "netns.mark": lambda a: f"{_ipn(a['ns'])} link set lo alias {a['alias']} up",
     "sysctl.set": lambda a: f"ip netns exec {a['ns']} sysctl -w {a['key']}={a['value']}",

@@ -2,10 +2,13 @@
 # System packages netlab needs, installed once (idempotent). Run as root.
 # nftables/libnftables1: NAT; iproute2: ip(8) for users and tests; iperf3, sockperf:
 # reference engines of `bench paths`; conntrack, ethtool: environment block;
-# iputils-ping, netcat-openbsd, tcpdump: tests and labs; busybox-static: docker test images.
+# iputils-ping, netcat-openbsd, tcpdump: tests and labs; busybox-static: docker test images;
+# mmdebstrap: the local Debian base the image test builds netlab's Dockerfile from.
 set -euo pipefail
 PKGS=(nftables libnftables1 iproute2 iperf3 sockperf conntrack ethtool iputils-ping netcat-openbsd tcpdump
-      busybox-static procps docker.io)
+      busybox-static procps mmdebstrap)
+# docker.io only where no engine is installed (it conflicts with docker-ce on GitHub's runners)
+command -v dockerd >/dev/null || PKGS+=(docker.io)
 PKGS+=(${NETLAB_EXTRA_PKGS:-})
 missing=()
 for p in "${PKGS[@]}"; do

@@ -86,6 +86,7 @@ def create(name: str) -> None:
 
 def attach(name: str, pid: int) -> None:
     """Name the namespace of process ``pid`` (a container) under /run/netns."""
+    _share_netns_dir()
     target = path(name)
     os.close(os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
     try:

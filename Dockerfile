@@ -1,0 +1,34 @@
+# netlab in an image. It builds namespaces on the HOST, so it runs privileged, in the
+# host's network and pid namespaces, with /run/netns shared both ways:
+#
+#   docker build -t netlab .
+#   docker run --rm --privileged --pid=host --network=host \
+#     -v /run/netns:/run/netns:shared -v /run/netlab:/run/netlab netlab up topologies/nat.yaml
+#   docker run --rm --privileged --pid=host --network=host \
+#     -v /run/netns:/run/netns:shared -v /run/netlab:/run/netlab netlab down nat
+#
+# BASE is any Debian bookworm image with Python 3.11: the official python image by
+# default; where no registry can be reached, scripts/docker-base.sh makes one locally.
+ARG BASE=python:3.11-slim-bookworm
+FROM ${BASE}
+
+# iproute2 for users (ip netns, ip link), nftables/libnftables1 for NAT (netlab calls
+# libnftables through ctypes), ping for checks. A base that has them skips apt.
+RUN if ! (command -v ip && command -v nft && command -v ping && ldconfig -p | grep -q libnftables.so.1) >/dev/null; then \
+      apt-get update && apt-get install -y --no-install-recommends iproute2 nftables libnftables1 iputils-ping \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
+
+# PIP_CERT: a CA bundle for pip (a TLS-inspecting proxy); empty means pip's own.
+ARG PIP_CERT=
+WORKDIR /opt/netlab
+COPY pyproject.toml README.m[d] ./
+COPY netlab ./netlab
+RUN python3 -m venv /opt/venv \
+    && if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
+    && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
+    && /opt/venv/bin/netlab --help >/dev/null
+COPY topologies ./topologies
+ENV PATH=/opt/venv/bin:$PATH
+ENTRYPOINT ["netlab"]
+CMD ["--help"]

@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Make a local Debian base image for netlab's Dockerfile where no registry can be pulled:
+# mmdebstrap builds a bookworm root file system from Debian's packages (python3,
+# python3-venv, iproute2, nftables, libnftables1) into a tarball, and `docker import`
+# turns it into an image. An image already tagged so is kept: it is built once.
+#
+#   scripts/docker-base.sh [TAG]     prints the tag (default netlab-base:bookworm)
+#   docker build --network=host --build-arg BASE=netlab-base:bookworm -t netlab .
+#
+# The base trusts the certificates this machine trusts (its CA bundle is copied in),
+# so pip inside the build works behind the same TLS-inspecting proxy as the host.
+set -euo pipefail
+TAG=${1:-netlab-base:bookworm}
+SUITE=${NETLAB_BASE_SUITE:-bookworm}
+if docker image inspect "$TAG" >/dev/null 2>&1; then
+  echo "$TAG"
+  exit 0
+fi
+command -v mmdebstrap >/dev/null || { echo "mmdebstrap is not installed (apt-get install mmdebstrap)" >&2; exit 2; }
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+pkgs=python3,python3-venv,iproute2,nftables,libnftables1,iputils-ping,ca-certificates
+hooks=()
+if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
+  hooks+=(--customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs')
+fi
+mmdebstrap --quiet --variant=minbase --include="$pkgs" \
+  --aptopt='Acquire::Check-Valid-Until "false"' \
+  --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' "${hooks[@]}" \
+  "$SUITE" "$work/rootfs.tar" >&2
+docker import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  --change 'CMD ["/bin/bash"]' "$work/rootfs.tar" "$TAG" >/dev/null
+echo "$TAG"
