@@ -122,9 +122,9 @@ class LabContext:
     def netdev(self, node: str) -> dict[str, dict[str, int]]:
         return probe.netdev(self.ns(node))
 
-    def ss_states(self, node: str, *filters: str) -> dict[str, int]:
-        """TCP sockets of the node per state, from `ss -Htan` (filters as ss takes them)."""
-        out = self.run(node, ["ss", "-Htan", *filters], capture=True, timeout=60, check=True).stdout
+    def ss_states(self, node: str) -> dict[str, int]:
+        """TCP sockets of the node per state as `ss -Htan` names them (ESTAB, SYN-RECV, TIME-WAIT, ...)."""
+        out = self.run(node, ["ss", "-Htan"], capture=True, timeout=60, check=True).stdout
         return dict(probe.parse_ss_states(out.decode()))
 
     softirqs = staticmethod(probe.softirqs)
