@@ -6,6 +6,8 @@ Kept light: the engine processes import this package at start-up.
 
 from __future__ import annotations
 
+from netlab.bench.paths.definitions import PATHS, PathDef  # noqa: F401  (the open table of paths)
+
 
 def run_paths(paths: list[str] | None = None, metrics: list[str] | None = None, rounds: int = 5,
               engine: str = "builtin", seconds: float = 1.0, report_dir: str | None = None,

@@ -22,21 +22,21 @@ def _cell(sp: dict | None, digits: int = 0) -> str:
     return f"{sp['median']:,.{digits}f} ({sp['min']:,.{digits}f}–{sp['max']:,.{digits}f})"
 
 
+def _num(v: float | None, digits: int = 0) -> str:
+    return f"{v:,.{digits}f}" if v is not None else "–"
+
+
 def print_table(result: dict) -> None:
-    table = Table("path", "engine", "rr tps", "p50 µs", "p99 µs", "crr conn/s", "stream Gbit/s",
-                  "× loopback", "CPU µs/tx", "flagged", title="netlab bench paths (median, min–max over rounds)")
+    table = Table("path", "engine", "rr tps", "p50 µs", "p99 µs", "crr/s", "Gbit/s", "× loopback", "flagged",
+                  title="netlab bench paths (medians over rounds; ratio with min–max)")
     for r in result["paths"]:
         if "error" in r:
-            table.add_row(r["name"], r["engine"], f"[red]{r['error']}[/]", *[""] * 8)
+            table.add_row(r["name"], r["engine"], f"[red]{r['error']}[/]", *[""] * 6)
             continue
-        sp, i = r["spread"], r["interference"]
+        i = r["interference"]
         ratio = r["ratios"].get(r["ratio_metric"]) if r.get("ratio_metric") else None
-        cpu = (r["cost"].get("rr") or {}).get("cpu_us")
-        table.add_row(r["name"], r["engine"], _cell(sp.get("rr_tps")),
-                      f"{r['rr_p50_us']:.1f}" if r["rr_p50_us"] else "–",
-                      f"{r['rr_p99_us']:.1f}" if r["rr_p99_us"] else "–",
-                      _cell(sp.get("crr_cps")), _cell(sp.get("stream_gbps"), 2), _cell(ratio, 2),
-                      f"{cpu:.1f}" if cpu is not None else "–",
+        table.add_row(r["name"], r["engine"], _num(r["rr_tps"]), _num(r["rr_p50_us"], 1), _num(r["rr_p99_us"], 1),
+                      _num(r["crr_cps"]), _num(r["stream_gbps"], 2), _cell(ratio, 2),
                       f"[yellow]{i['flagged']}/{i['samples']}[/]" if i["flagged"] else f"0/{i['samples']}")
     ui.out.print(table)
     for c in result.get("comparison", []):

@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-from netlab.resolve import Topology
+if TYPE_CHECKING:  # the engine processes import this package: keep pydantic out of their start-up
+    from netlab.resolve import Topology
 
 TOPOLOGIES = Path(__file__).resolve().parents[3] / "topologies"
 DEFAULT_TOPOLOGY = "paths.yaml"
@@ -53,6 +55,9 @@ PATHS = MappingProxyType({p.name: p for p in (
     PathDef("routed", "rc", "rs", "rs:eth0", "through a forwarding node: veth → IP forwarding → veth"),
     PathDef("nat", "nc", "outside", "outside:eth0",
             "through a node that masquerades towards 203.0.113.0/24: routed hop plus conntrack and SNAT"),
+    PathDef("docker", "dc", "dk", "dk:eth0",
+            "a host to a Docker container on a Linux bridge, as docker0 wires one: the bridge path, "
+            "ending in the container's own namespace (book ch. 10)", topology="paths-docker.yaml"),
 )})
 
 METRICS = ("rr", "crr", "stream")

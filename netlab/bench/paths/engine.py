@@ -282,6 +282,17 @@ def parse(argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse(sys.argv[1:] if argv is None else argv)
+    try:
+        result = run(args)
+    except (OSError, EOFError) as exc:
+        sys.stderr.write(f"{args.role} ({args.mode}, {args.bind if args.role == 'server' else args.connect}): "
+                         f"{exc}\n")
+        return 1
+    emit({"role": args.role, "mode": args.mode, **result})
+    return 0
+
+
+def run(args: argparse.Namespace) -> dict:
     enter(args.netns, args.cpu)
     gc.disable()
     if args.role == "server":
@@ -292,10 +303,8 @@ def main(argv: list[str] | None = None) -> int:
         emit({"ready": lst.getsockname()[1], "pid": os.getpid()})
         result = SERVE[args.mode](lst, args.size)
         lst.close()
-    else:
-        result = CLIENT[args.mode](args)
-    emit({"role": args.role, "mode": args.mode, **result})
-    return 0
+        return result
+    return CLIENT[args.mode](args)
 
 
 if __name__ == "__main__":

@@ -60,9 +60,12 @@ def spawn(ends: Ends, node: str | None, argv: Sequence[str]) -> subprocess.Popen
 def read_json_line(proc: subprocess.Popen, timeout: float, what: str) -> dict:
     """The next JSON line on ``proc``'s stdout, or EngineError after ``timeout`` s."""
     ready, _, _ = select.select([proc.stdout], [], [], timeout)
-    line = proc.stdout.readline() if ready else b""
+    if not ready:
+        raise EngineError(f"{what}: no answer in {timeout:g} s")
+    line = proc.stdout.readline()
     if not line:
-        raise EngineError(f"{what}: no answer in {timeout:g} s{_stderr_tail(proc)}")
+        proc.wait(5)
+        raise EngineError(f"{what}: exited {proc.returncode}{_stderr_tail(proc)}")
     return json.loads(line)
 
 

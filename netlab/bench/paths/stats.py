@@ -23,7 +23,7 @@ def percentiles(ordered: Sequence[float], points: Iterable[float] = PERCENTILES)
     n = len(ordered)
     if n == 0:
         return {_key(p): math.nan for p in points}
-    return {_key(p): ordered[min(n - 1, max(0, math.ceil(p / 100 * n) - 1))] for p in points}
+    return {_key(p): ordered[min(n - 1, max(0, math.ceil(round(p * n / 100, 9)) - 1))] for p in points}
 
 
 def latency_summary(samples_ns: Sequence[int]) -> dict:
