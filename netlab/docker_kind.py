@@ -28,7 +28,8 @@ class DockerSpec(NodeSpec):
     """A docker node: what `docker run` would be given, less the network (netlab plumbs it)."""
 
     kind: Literal["docker"] = "docker"
-    image: str = Field(min_length=1, description="a local image, e.g. nginx:1.25 (netlab never pulls)")
+    image: str = Field(min_length=1, description="a local image, e.g. nginx:1.25 (netlab never pulls); "
+                                                 "netlab/busybox is made on first use from busybox-static")
     command: Union[str, tuple[str, ...], None] = Field(default=None, description="overrides the image's CMD")
     env: dict[str, Union[str, int]] = {}
     binds: tuple[str, ...] = Field(default=(), description="host:container[:ro|rw], e.g. /srv/www:/www:ro")
@@ -44,7 +45,8 @@ class DockerSpec(NodeSpec):
             # host paths only: a named volume would outlive the lab
             if not (2 <= len(parts) <= 3 and parts[0].startswith("/") and parts[1].startswith("/")
                     and (len(parts) == 2 or parts[2] in ("ro", "rw"))):
-                raise ValueError(f"{bind!r} is not a bind (/host/path:/container/path[:ro|rw], e.g. /srv/www:/www:ro)")
+                raise ValueError(f"{bind!r} is not a bind (/host/path:/container/path[:ro|rw], "
+                                 "e.g. /srv/www:/www:ro)")
         return value
 
 
@@ -88,7 +90,9 @@ class DockerKind(NodeKind):
             raise NetlabError(f"node {node} is a docker node but the Docker engine does not answer ({exc}); "
                               "start it (scripts/start-dockerd.sh)") from None
         try:
-            if not engine.image_present(api, spec.image):
+            if spec.image in (engine.BUSYBOX_IMAGE, f"{engine.BUSYBOX_IMAGE}:latest"):
+                _busybox(api)
+            elif not engine.image_present(api, spec.image):
                 raise NetlabError(f"node {node}: image {spec.image!r} is not on this machine; netlab never pulls: "
                                   f"`docker pull {spec.image}` or build it first")
             container = names.container(lab, node)
@@ -142,3 +146,16 @@ class DockerKind(NodeKind):
         finally:
             api.close()
         return problems
+
+
+def _busybox(api) -> None:
+    """netlab/busybox is made here, from the busybox-static package, the first time a lab names it."""
+    from netlab.backend import docker as engine
+
+    try:
+        engine.busybox_image(api)
+    except FileNotFoundError:
+        raise NetlabError(f"image {engine.BUSYBOX_IMAGE!r} is made from {engine.BUSYBOX_BINARY}, which is missing: "
+                          "install busybox-static (`make install`)") from None
+    except DockerException as exc:
+        raise NetlabError(f"making image {engine.BUSYBOX_IMAGE!r} failed: {exc}") from None

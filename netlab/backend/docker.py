@@ -24,6 +24,11 @@ from netlab import names
 from netlab.backend import netns
 from netlab.executor import StepFailed
 
+# The one image netlab makes itself (topologies may name it; it is built on first use)
+BUSYBOX_IMAGE = "netlab/busybox"
+BUSYBOX_BINARY = "/bin/busybox"  # Debian's busybox-static
+BUSYBOX_LABEL = "netlab.busybox.sha256"
+
 
 def client() -> docker.DockerClient:
     """A client of the local engine (DOCKER_HOST or /var/run/docker.sock), API version negotiated."""
@@ -128,20 +133,23 @@ def _found(get, name: str) -> bool:
     return True
 
 
-def busybox_image(api: docker.DockerClient, busybox: str = "/bin/busybox") -> str:
-    """A tiny local image made with ``docker import`` from busybox-static and its
-    applets (sh, sleep, httpd, nc, ip, ping…), sleeping by default; no registry needed.
-    Tagged by the binary's hash and built only once. Returns the tag."""
+def busybox_image(api: docker.DockerClient, busybox: str = BUSYBOX_BINARY) -> str:
+    """Make sure ``netlab/busybox`` is here: a tiny image built with ``docker import``
+    from busybox-static and its applets (sh, sleep, httpd, nc, ip, ping…), sleeping by
+    default; no registry needed. Rebuilt only when the busybox binary changed. Returns its name."""
     with open(busybox, "rb") as fh:
         blob = fh.read()
-    tag = f"netlab-busybox:{hashlib.sha256(blob).hexdigest()[:12]}"
-    if image_present(api, tag):
-        return tag
+    digest = hashlib.sha256(blob).hexdigest()
+    try:
+        if api.images.get(BUSYBOX_IMAGE).labels.get(BUSYBOX_LABEL) == digest:
+            return BUSYBOX_IMAGE
+    except NotFound:
+        pass
     applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    repo, _, version = tag.partition(":")
-    api.api.import_image_from_data(_rootfs(blob, applets), repository=repo, tag=version,
-                                   changes=['CMD ["/bin/sleep", "2147483647"]', "ENV PATH=/bin"])
-    return tag
+    api.api.import_image_from_data(_rootfs(blob, applets), repository=BUSYBOX_IMAGE, tag="latest",
+                                   changes=['CMD ["/bin/sleep", "2147483647"]', "ENV PATH=/bin",
+                                            f"LABEL {BUSYBOX_LABEL}={digest}"])
+    return BUSYBOX_IMAGE
 
 
 def _rootfs(busybox: bytes, applets: list[str]) -> bytes:

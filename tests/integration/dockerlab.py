@@ -52,7 +52,7 @@ def docker_api():
 
 @pytest.fixture(scope="session")
 def busybox(docker_api) -> str:
-    """Tag of the local busybox image (sh, sleep, httpd, nc, ip, ping…), built once."""
+    """netlab/busybox (sh, sleep, httpd, nc, ip, ping…), made locally once."""
     return engine.busybox_image(docker_api)
 
 

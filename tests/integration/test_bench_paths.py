@@ -24,8 +24,9 @@ KEYS = {"name", "rr_tps", "rr_p50_us", "rr_p99_us", "crr_cps", "stream_gbps", "r
 
 
 def test_every_path_measured_and_reported(lab_name, tmp_path):
-    res = run_paths(rounds=1, seconds=0.1, report_dir=str(tmp_path), lab=lab_name)
-    assert [r["name"] for r in res["paths"]] == list(definitions.PATHS)
+    paths = [p for p in definitions.PATHS if p != "docker"]  # needs an engine: test_docker_bench.py
+    res = run_paths(paths=paths, rounds=1, seconds=0.1, report_dir=str(tmp_path), lab=lab_name)
+    assert [r["name"] for r in res["paths"]] == paths
     for row in res["paths"]:
         assert KEYS <= set(row) and "error" not in row and not row["errors"], row
         assert row["engine"] == "builtin" and row["agree"] is True, row

@@ -5,13 +5,13 @@ dies, and removed by its labels — never another container."""
 from __future__ import annotations
 
 import http.client
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -44,28 +44,8 @@ bridges:
 """
 
 
-def behind_nat(image: str, command: str = "") -> str:
-    """The book's §10.5.2 network with a container as the host behind the gateway."""
-    cmd = f"\n    command: {json.dumps(command)}" if command else ""
-    return f"""
-nodes:
-  gw:
-    forwarding: true
-    nat:
-      - {{type: masquerade, out: eth1, source: 198.18.0.0/24}}
-      - {{type: dnat, in: eth1, port: 8080, to: "198.18.0.2:80"}}
-  c1:
-    kind: docker
-    image: {image}{cmd}
-    exec: ["echo served-by-c1 > /www/index.html"]
-  outside: {{}}
-bridges:
-  br0: {{node: gw, subnet: 198.18.0.0/24, address: 198.18.0.1/24, gateway: true, members: [c1:eth0]}}
-links:
-  - endpoints:
-      - {{node: gw, interface: eth1, address: 203.0.113.1/24}}
-      - {{node: outside, interface: eth0, address: 203.0.113.2/24}}
-"""
+def example(name: str) -> str:
+    return (Path(__file__).parents[2] / "topologies" / f"{name}.yaml").read_text()
 
 
 def in_container(lab: str, node: str, *argv: str) -> subprocess.CompletedProcess:
@@ -86,7 +66,8 @@ def test_docker_node_plumbed_on_a_bridge_with_a_netns_node(build, lab_name, busy
     assert engine.same_netns(ns, c.attrs["State"]["Pid"])
     assert in_container(lab_name, "c1", "cat", "/proc/sys/net/ipv4/conf/all/rp_filter").stdout == b"2\n"
     assert c.attrs["HostConfig"]["NetworkMode"] == "none"
-    assert c.labels == {"team": "netlab-tests", names.LABEL_LAB: lab_name, names.LABEL_NODE: "c1"}
+    wanted = {"team": "netlab-tests", names.LABEL_LAB: lab_name, names.LABEL_NODE: "c1"}
+    assert {k: c.labels.get(k) for k in wanted} == wanted
     view = status.lab_status(lab_name)["nodes"]["c1"]
     assert view["container_status"] == "running" and "error" not in view
     (eth0,) = [i for i in view["interfaces"] if i["name"] == "eth0"]
@@ -96,27 +77,31 @@ def test_docker_node_plumbed_on_a_bridge_with_a_netns_node(build, lab_name, busy
 
 
 def test_docker_node_behind_nat_reaches_the_outside(build, lab_name, busybox):
-    build(behind_nat(busybox))
+    build(example("docker-nat"))
     with TcpServer(lab_name, "outside", 9000) as server:
         # busybox nc inside the container, through the masquerading gateway
-        out = in_container(lab_name, "c1", "nc", "-w", "5", "203.0.113.2", "9000")
+        out = in_container(lab_name, "app", "nc", "-w", "5", "203.0.113.2", "9000")
         assert out.stdout == b"hello\n", out
-    # the outside world sees only the gateway's address, never 198.18.0.2
+    # the outside world sees only the gateway's address, never 198.18.0.x
     assert server.peers == ["203.0.113.1"]
+    # and one container reaches the other across the bridge (busybox wget to httpd)
+    out = in_container(lab_name, "app", "wget", "-qO-", "http://198.18.0.2/")
+    assert out.stdout == b"hello from a container behind NAT\n", out
 
 
 def test_dnat_forwards_to_a_container_port(build, lab_name, busybox):
-    build(behind_nat(busybox, "httpd -f -p 80 -h /www"))
-    # busybox httpd in the container answers a request sent to the gateway's 8080 from outside
+    build(example("docker-nat"))
+    # busybox httpd in `web` answers a request sent to the gateway's 8080 from outside
     with nodeexec.inside(lab_name, "outside"):
         conn = http.client.HTTPConnection("203.0.113.1", 8080, timeout=5)
         conn.connect()
     try:
-        conn.request("GET", "/index.html")
+        conn.request("GET", "/")
         reply = conn.getresponse()
-        assert (reply.status, reply.read()) == (200, b"served-by-c1\n")
+        assert (reply.status, reply.read()) == (200, b"hello from a container behind NAT\n")
     finally:
         conn.close()
+    assert status.lab_status(lab_name)["nodes"]["web"]["container_status"] == "running"
 
 
 def test_down_removes_only_the_labs_containers(build, lab_name, busybox, docker_api):

@@ -12,8 +12,10 @@ def test_every_path_names_nodes_and_an_address_of_its_topology():
     topo = lab.load(str(definitions.topology_file(definitions.DEFAULT_TOPOLOGY)), "bp-unit")
     assert topo.name == "bp-unit"
     for d in definitions.PATHS.values():
-        assert {d.client, d.server} <= set(topo.nodes), d.name
-        addr = d.server_address(topo)
+        own = topo if d.topology == definitions.DEFAULT_TOPOLOGY else \
+            lab.load(str(definitions.topology_file(d.topology)), "bp-unit")  # a file of its own (docker)
+        assert {d.client, d.server} <= set(own.nodes), d.name
+        addr = d.server_address(own)
         assert addr.count(".") == 3, (d.name, addr)
     assert definitions.PATHS["nat"].server_address(topo) == "203.0.113.2"
     assert definitions.PATHS["own-ip"].server_address(topo) == "198.18.1.1"
