@@ -7,12 +7,11 @@ import contextlib
 import json
 import os
 import re
-import signal
-import threading
 from collections.abc import Iterator
 
 from netlab import deploy, loader, names, state
 from netlab.errors import LabExists
+from netlab.labs.runner import signals_held
 from netlab.resolve import Topology
 
 
@@ -47,24 +46,6 @@ def clear_stale(lab: str) -> bool:
 
 
 @contextlib.contextmanager
-def terminate_as_interrupt() -> Iterator[None]:
-    """Within the block, SIGTERM raises KeyboardInterrupt as Ctrl-C does, so every
-    ``finally`` runs (only from the main thread, where Python delivers signals)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _raise(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
-
-    old = signal.signal(signal.SIGTERM, _raise)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-@contextlib.contextmanager
 def built(topo: Topology) -> Iterator[Topology]:
     """``topo`` up for the duration of the block, down afterwards whatever happens."""
     clear_stale(topo.name)
@@ -73,19 +54,5 @@ def built(topo: Topology) -> Iterator[Topology]:
         yield topo
     finally:
         if state.exists(topo.name):
-            with _ignoring_interrupts():
+            with signals_held():
                 deploy.down(topo.name)
-
-
-@contextlib.contextmanager
-def _ignoring_interrupts() -> Iterator[None]:
-    """A second Ctrl-C or SIGTERM must not cut the teardown short."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)

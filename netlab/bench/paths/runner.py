@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from netlab.bench.paths import builtin, definitions, env as environment, lab as labs, reference, results
 from netlab.bench.paths.definitions import PathDef
 from netlab.bench.paths.launch import EngineError, Ends, cores
+from netlab.labs.runner import signals_interrupt  # SIGTERM → KeyboardInterrupt, as every run here does
 
 ENGINE_CHOICES = {"builtin": ("builtin",), "sockperf": ("sockperf",), "iperf3": ("iperf3",),
                   "reference": ("sockperf", "iperf3"), "all": ("builtin", "sockperf", "iperf3")}
@@ -70,7 +71,7 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     started = time.time()
     errors: dict[str, str] = {}
     samples: list[dict] = []
-    with labs.terminate_as_interrupt(), contextlib.ExitStack() as stack:
+    with signals_interrupt(), contextlib.ExitStack() as stack:
         ends, topos = _build(defs, opts.lab, stack, errors, client_cpu, server_cpu)
         env = environment.collect(ends, topos)
         calibration = _calibrate(ends, table, opts, engine_names, metrics, notes)
