@@ -77,8 +77,9 @@ class DockerBackend:
                    env: dict | None = None, binds: Sequence[str] = (), labels: dict | None = None,
                    restart: str = "no") -> None:
         policy = None if restart == "no" else {"Name": restart}
+        environment = {k: str(v) for k, v in (env or {}).items()}
         self.api.containers.run(image, command, name=container, hostname=node, detach=True, network_mode="none",
-                                labels=lab_labels(lab, node, labels), environment={k: str(v) for k, v in (env or {}).items()},
+                                labels=lab_labels(lab, node, labels), environment=environment,
                                 volumes=list(binds), restart_policy=policy)
 
     def docker_remove(self, lab: str, node: str, **_: object) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab import deploy, loader, names, nodeexec, state, status
+from netlab import deploy, kinds, loader, names, nodeexec, state, status
 from netlab.backend import docker as engine
 from netlab.backend import netns
 from netlab.errors import NetlabError
@@ -186,3 +186,32 @@ def _execing(lab: str) -> bool:
         return False
     out = subprocess.run(["pgrep", "-f", f"exec {names.container(lab, 'c1')} sh -c sleep"], capture_output=True)
     return out.returncode == 0
+
+
+def test_a_container_that_exits_at_once_rolls_the_lab_back(lab_name, busybox, docker_api):
+    failing = '    command: "sh -c \'echo no luck; exit 3\'"\n    env:'
+    text = f"name: {lab_name}\n" + mixed(busybox).replace("    env:", failing)
+    with pytest.raises(NetlabError, match=r"exited \(exit code 3\).*no luck.*undone"):
+        deploy.up(loader.load_text(text, "<test>"))
+    assert not state.exists(lab_name) and not engine.ours(docker_api, lab_name)
+    assert not [ns for ns in netns.listing() if ns.startswith(f"nl.{lab_name}.")]
+
+
+def test_down_all_sweep_removes_netlab_containers_only(busybox, docker_api):
+    running = engine.ours(docker_api)
+    if running:
+        pytest.skip(f"other labs' containers are running ({running[0].name}…): the sweep would remove them")
+    tag = uuid.uuid4().hex[:8]
+    orphan = docker_api.containers.run(busybox, name=f"nl.dk{tag}.c1", detach=True, network_mode="none",
+                                       labels=engine.lab_labels(f"dk{tag}", "c1"))  # its lab's record is lost
+    bystander = docker_api.containers.run(busybox, name=f"dk-bystander-{tag}", detach=True, network_mode="none",
+                                          labels={"netlab": "not a lab label"})
+    try:
+        assert kinds.kind("docker").sweep_all() == []
+        assert not engine.container_exists(docker_api, orphan.name)
+        bystander.reload()
+        assert bystander.status == "running"
+    finally:
+        for c in (orphan, bystander):
+            if engine.container_exists(docker_api, c.name):
+                c.remove(force=True)
