@@ -8,6 +8,7 @@ file:line:col.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass, field
 
@@ -61,9 +62,18 @@ class Topology:
     routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
 
     def interfaces(self, node: str) -> list[Iface]:
-        ends = [e for v in self.veths for e in (v.a, v.b) if e.node == node]
-        return ends + [Iface(node=b.node, name=b.name, addresses=b.addresses, mtu=b.mtu)
-                       for b in self.bridges if b.node == node]
+        return list(self._interfaces_by_node.get(node, ()))
+
+    @functools.cached_property
+    def _interfaces_by_node(self) -> dict[str, list[Iface]]:
+        # built once: scanning every veth per node made resolving a 1,000-node lab quadratic
+        out: dict[str, list[Iface]] = {}
+        for v in self.veths:
+            for e in (v.a, v.b):
+                out.setdefault(e.node, []).append(e)
+        for b in self.bridges:
+            out.setdefault(b.node, []).append(Iface(node=b.node, name=b.name, addresses=b.addresses, mtu=b.mtu))
+        return out
 
     def address_of(self, node: str, version: int = 4) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
         """The first address of a node (what a user means by "ping h1")."""
@@ -85,10 +95,15 @@ class _Segment:
 
 
 class _Allocator:
+    """Hands out each pool's subnets in order, never over an explicit network or
+    another pool's allocation. The i-th subnet is computed, not enumerated, and a
+    pool's own earlier subnets are not re-checked: allocating stays linear."""
+
     def __init__(self, pools: dict[str, Pool], taken: list):
         self.pools = pools
         self.taken = taken  # explicit networks anywhere in the file: never allocate over them
         self.next: dict[tuple[str, int], int] = {}
+        self.given: dict[tuple[str, int], tuple[object, list]] = {}  # key → (pool base, subnets handed out)
 
     def subnet(self, pool_name: str, version: int):
         pool = self.pools[pool_name]
@@ -96,16 +111,22 @@ class _Allocator:
         if base is None:
             return None
         key = (pool_name, version)
-        subnets = base.subnets(new_prefix=plen)
-        start = self.next.get(key, 0)
-        for i, net in enumerate(subnets):
-            if i < start:
-                continue
-            if not any(net.overlaps(t) for t in self.taken):
+        if plen < base.prefixlen:
+            raise ValueError(f"pool {pool_name!r} ({base}) cannot be cut into /{plen}")
+        first, size = int(base.network_address), 1 << (base.max_prefixlen - plen)
+        for i in range(self.next.get(key, 0), 1 << (plen - base.prefixlen)):
+            net = ipaddress.ip_network((first + i * size, plen))
+            if self._free(net, key):
                 self.next[key] = i + 1
-                self.taken.append(net)
+                self.given.setdefault(key, (base, []))[1].append(net)
                 return net
         raise ValueError(f"pool {pool_name!r} ({base}) has no /{plen} left")
+
+    def _free(self, net, key: tuple[str, int]) -> bool:
+        if any(net.overlaps(t) for t in self.taken):
+            return False
+        return not any(net.overlaps(g) for k, (base, nets) in self.given.items()
+                       if k != key and base.overlaps(net) for g in nets)
 
 
 def _endpoint_name(ep: Endpoint, used: dict[str, set[str]]) -> str:

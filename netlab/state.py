@@ -38,7 +38,7 @@ def write(plan: Plan, status: str, extra: dict[str, Any] | None = None) -> None:
             "steps": [s.to_json() for s in plan.steps], "extra": extra or {}}
     tmp = names.state_file(plan.lab) + ".tmp"
     with open(tmp, "w") as fh:
-        json.dump(body, fh)
+        fh.write(json.dumps(body))  # dumps uses the C encoder; dump(fh) is pure Python
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, names.state_file(plan.lab))

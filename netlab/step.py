@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -23,7 +23,9 @@ class Step:
     scope: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        # not dataclasses.asdict: its deep copy of every args dict is most of the
+        # cost of writing a 1,000-node lab's state record (args are JSON already)
+        return {"op": self.op, "args": self.args, "undo": self.undo, "scope": self.scope}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "Step":

@@ -1,27 +1,34 @@
-"""The kernel backend: plan steps made real through pyroute2 (netlink) and libnftables.
+"""The kernel backend: plan steps made real through rtnetlink, pyroute2 and libnftables.
 
 One netlink socket per namespace, opened from inside it (a thread setns(2)s in,
 opens the socket, and comes back: the socket stays bound to that namespace),
-so no request forks a child.
+so no request forks a child. The ops a lab repeats once per node (namespace,
+mark, veth, link up, address, route, link delete) run a whole batch at once
+through ``pipeline.Netlink``: many requests per system call, no wait between
+them (see rtnl.py for why not pyroute2 there); the rest go through pyroute2.
 """
 
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from netlab.backend import netns, nft, tc
+from netlab.backend import netns, nft, rtnl, tc
+from netlab.backend.pipeline import BatchFailed, Item, Netlink
 from netlab.executor import StepFailed
 from netlab.model import duration_us, percent
 
 NETLINK_ROUTE = 0
 _GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL, errno.EINVAL)
+_DELETERS = 8  # threads removing namespaces: measured best here (1 → 0.23 ms each, 8 → 0.04 ms)
 
 
 class KernelBackend:
@@ -30,10 +37,20 @@ class KernelBackend:
     def __init__(self) -> None:
         self._ipr: dict[str | None, IPRoute] = {}
         self._root_fd = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+        self.nl = Netlink(self._root_fd)
+        self._points = netns.MountPoints()
 
     # -- plumbing -------------------------------------------------------------
     def run(self, op: str, batch: Sequence[dict]) -> None:
-        method = getattr(self, op.replace(".", "_"))
+        name = op.replace(".", "_")
+        many = getattr(self, "_many_" + name, None)
+        if many is not None:
+            try:
+                many(batch)
+            except BatchFailed as exc:
+                raise StepFailed(exc.index, exc.cause) from exc.cause
+            return
+        method = getattr(self, name)
         for i, args in enumerate(batch):
             try:
                 method(**args)
@@ -44,6 +61,8 @@ class KernelBackend:
         for ipr in self._ipr.values():
             ipr.close()
         self._ipr.clear()
+        self.nl.close()
+        self._points.close()
         os.close(self._root_fd)
 
     def ipr(self, ns: str | None) -> IPRoute:
@@ -57,26 +76,43 @@ class KernelBackend:
         ipr = self._ipr.pop(ns, None)
         if ipr is not None:
             ipr.close()
+        self.nl.forget(ns)
 
     def _index(self, ns: str | None, name: str) -> int:
-        found = self.ipr(ns).link_lookup(ifname=name)
-        if not found:
-            raise OSError(errno.ENODEV, f"no interface {name} in {ns or 'the root namespace'}")
-        return found[0]
-
-    def _ns_fd(self, ns: str | None) -> int:
-        return os.open(netns.path(ns), os.O_RDONLY) if ns else os.dup(self._root_fd)
+        return _one(lambda: self.nl.indexes([(0, ns, name)])[0])
 
     # -- namespaces -----------------------------------------------------------
     def netns_create(self, ns: str) -> None:
-        netns.create(ns)
+        _one(lambda: self._many_netns_create([{"ns": ns}]))
+
+    def _many_netns_create(self, batch: Sequence[dict]) -> None:
+        for i, args in enumerate(batch):
+            try:
+                # the socket is opened while the thread is still inside: no second setns
+                self.nl.adopt(args["ns"], netns.create(args["ns"], inside=rtnl.Channel, points=self._points))
+            except OSError as exc:
+                raise BatchFailed(i, exc) from exc
 
     def netns_delete(self, ns: str, **_: object) -> None:
         self._forget(ns)
         netns.delete(ns)
 
+    def _many_netns_delete(self, batch: Sequence[dict]) -> None:
+        """umount(2) mostly waits for an RCU grace period (~0.2 ms, little CPU):
+        a few threads wait together, so 1,000 namespaces go in a quarter of the time."""
+        for args in batch:
+            self._forget(args["ns"])
+        with ThreadPoolExecutor(max_workers=_DELETERS) as pool:
+            outcomes = list(pool.map(_attempt, [functools.partial(netns.delete, a["ns"]) for a in batch]))
+        failed = [(i, exc) for i, exc in enumerate(outcomes) if exc is not None]
+        if failed:
+            raise BatchFailed(*failed[0])
+
     def netns_mark(self, ns: str, alias: str) -> None:
-        self.ipr(ns).link("set", index=self._index(ns, "lo"), ifalias=alias, state="up")
+        _one(lambda: self._many_netns_mark([{"ns": ns, "alias": alias}]))
+
+    def _many_netns_mark(self, batch: Sequence[dict]) -> None:
+        self.nl.run([(i, a["ns"], rtnl.set_link("lo", up=True, alias=a["alias"])) for i, a in enumerate(batch)])
 
     def sysctl_set(self, ns: str | None, key: str, value: str) -> None:
         if ns is None:
@@ -87,44 +123,72 @@ class KernelBackend:
 
     # -- links ----------------------------------------------------------------
     def link_bridge(self, ns: str | None, name: str, alias: str, mtu: int | None = None, stp: bool = False) -> None:
-        extra = {"mtu": mtu} if mtu else {}
-        self.ipr(ns).link("add", ifname=name, kind="bridge", br_stp_state=int(stp), ifalias=alias, **extra)
+        _one(lambda: self._many_link_bridge([{"ns": ns, "name": name, "alias": alias, "mtu": mtu, "stp": stp}]))
+
+    def _many_link_bridge(self, batch: Sequence[dict]) -> None:
+        items: list[Item] = []
+        for i, a in enumerate(batch):
+            # the kernel ignores IFLA_IFALIAS when it creates a link: the mark is set after
+            items += [(i, a["ns"], rtnl.new_bridge(a["name"], a["alias"], a.get("mtu"), a.get("stp", False))),
+                      (i, a["ns"], rtnl.set_link(a["name"], alias=a["alias"]))]
+        self.nl.run(items)
 
     def link_veth(self, ns: str | None, name: str, alias: str, peer_ns: str | None, peer_name: str,
                   peer_alias: str, tmp_name: str, mac: str | None = None, mtu: int | None = None,
                   peer_mac: str | None = None, peer_mtu: int | None = None) -> None:
-        fd = self._ns_fd(peer_ns)
+        args = dict(ns=ns, name=name, alias=alias, peer_ns=peer_ns, peer_name=peer_name, peer_alias=peer_alias,
+                    mac=mac, mtu=mtu, peer_mac=peer_mac, peer_mtu=peer_mtu)
+        _one(lambda: self._many_link_veth([args]))
+
+    def _many_link_veth(self, batch: Sequence[dict]) -> None:
+        """Every pair is made from this process's namespace with both ends placed
+        straight into theirs (`ip link add A netns X type veth peer B netns Y`), all
+        on one socket; then each end gets its mark, from inside its namespace."""
+        made: list[Item] = []
+        marks: list[Item] = []
         try:
-            peer: dict = {"ifname": peer_name, "net_ns_fd": fd, "ifalias": peer_alias}
-            if peer_mac:
-                peer["address"] = peer_mac
-            if peer_mtu:
-                peer["mtu"] = peer_mtu
-            extra = {k: v for k, v in (("address", mac), ("mtu", mtu)) if v}
-            self.ipr(ns).link("add", ifname=name, kind="veth", ifalias=alias, peer=peer, **extra)
-        finally:
-            os.close(fd)
+            for i, a in enumerate(batch):
+                fd = _at(i, lambda: self.nl.ns_fd(a["ns"]))
+                peer_fd = _at(i, lambda: self.nl.ns_fd(a["peer_ns"]), close=fd)
+                made.append((i, None, rtnl.new_veth(a["name"], a["alias"], fd, a["peer_name"], a["peer_alias"],
+                                                    peer_fd, a.get("mac"), a.get("mtu"), a.get("peer_mac"),
+                                                    a.get("peer_mtu"))))
+                marks += [(i, a["ns"], rtnl.set_link(a["name"], alias=a["alias"])),
+                          (i, a["peer_ns"], rtnl.set_link(a["peer_name"], alias=a["peer_alias"]))]
+        except BatchFailed:
+            rtnl.close_fds([req for _, _, req in made])
+            raise
+        self.nl.run(made)
+        self.nl.run(marks)
 
     def link_up(self, ns: str | None, name: str, master: str | None = None) -> None:
-        extra = {"master": self._index(ns, master)} if master else {}
-        self.ipr(ns).link("set", index=self._index(ns, name), state="up", **extra)
+        _one(lambda: self._many_link_up([{"ns": ns, "name": name, "master": master}]))
+
+    def _many_link_up(self, batch: Sequence[dict]) -> None:
+        enslaved = [(i, a["ns"], a["master"]) for i, a in enumerate(batch) if a.get("master")]
+        masters = dict(zip((i for i, _, _ in enslaved), self.nl.indexes(enslaved)))
+        self.nl.run([(i, a["ns"], rtnl.set_link(a["name"], up=True, master=masters.get(i)))
+                     for i, a in enumerate(batch)])
 
     def link_delete(self, ns: str | None, name: str, **_: object) -> None:
-        if ns is not None and not netns.exists(ns):
-            return
-        try:
-            self.ipr(ns).link("del", index=self._index(ns, name))
-        except OSError as exc:
-            if exc.errno not in _GONE:
-                raise
-        except NetlinkError as exc:
-            if exc.code not in _GONE:
-                raise
+        _one(lambda: self._many_link_delete([{"ns": ns, "name": name}]))
+
+    def _many_link_delete(self, batch: Sequence[dict]) -> None:
+        items: list[Item] = []
+        for i, a in enumerate(batch):
+            if a["ns"] is not None and not netns.exists(a["ns"]):
+                continue
+            self.nl.forget_link(a["ns"], a["name"])
+            items.append((i, a["ns"], rtnl.del_link(a["name"])))
+        self.nl.run(items, tolerate=_GONE)
 
     # -- addresses, routes, qdiscs ---------------------------------------------
     def addr_add(self, ns: str | None, dev: str, address: str) -> None:
-        ip, _, plen = address.partition("/")
-        self.ipr(ns).addr("add", index=self._index(ns, dev), address=ip, prefixlen=int(plen))
+        _one(lambda: self._many_addr_add([{"ns": ns, "dev": dev, "address": address}]))
+
+    def _many_addr_add(self, batch: Sequence[dict]) -> None:
+        index = self.nl.indexes([(i, a["ns"], a["dev"]) for i, a in enumerate(batch)])
+        self.nl.run([(i, a["ns"], rtnl.new_addr(index[i], a["address"])) for i, a in enumerate(batch)])
 
     def addr_delete(self, ns: str | None, dev: str, address: str) -> None:
         ip, _, plen = address.partition("/")
@@ -132,7 +196,13 @@ class KernelBackend:
 
     def route_add(self, ns: str | None, to: str, via: str | None = None, dev: str | None = None,
                   metric: int | None = None) -> None:
-        self.ipr(ns).route("add", **_route(self, ns, to, via, dev, metric))
+        _one(lambda: self._many_route_add([{"ns": ns, "to": to, "via": via, "dev": dev, "metric": metric}]))
+
+    def _many_route_add(self, batch: Sequence[dict]) -> None:
+        devs = [(i, a["ns"], a["dev"]) for i, a in enumerate(batch) if a.get("dev")]
+        oif = dict(zip((i for i, _, _ in devs), self.nl.indexes(devs)))
+        self.nl.run([(i, a["ns"], rtnl.new_route(a["to"], a.get("via"), oif.get(i), a.get("metric")))
+                     for i, a in enumerate(batch)])
 
     def route_delete(self, ns: str | None, to: str, via: str | None = None, dev: str | None = None,
                      metric: int | None = None) -> None:
@@ -196,6 +266,32 @@ def _tolerant(call) -> None:
     except OSError as exc:
         if exc.errno not in _GONE:
             raise
+
+
+def _attempt(call: Callable[[], object]) -> OSError | None:
+    try:
+        call()
+    except OSError as exc:
+        return exc
+    return None
+
+
+def _one(call: Callable[[], object]):
+    """Run a one-step batch for the op methods called directly: the error is the step's own."""
+    try:
+        return call()
+    except BatchFailed as exc:
+        raise exc.cause from None
+
+
+def _at(i: int, call: Callable[[], int], close: int | None = None) -> int:
+    """``call()``, its OSError reported as step ``i`` of the batch (closing ``close`` first)."""
+    try:
+        return call()
+    except OSError as exc:
+        if close is not None:
+            os.close(close)
+        raise BatchFailed(i, exc) from exc
 
 
 def _os_error(exc: BaseException) -> BaseException:

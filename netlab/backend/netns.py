@@ -13,7 +13,8 @@ import ctypes
 import errno
 import functools
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
 from netlab import names
 
@@ -22,6 +23,10 @@ MS_REC = 0x4000
 MS_BIND = 0x1000
 MS_SHARED = 1 << 20
 MNT_DETACH = 2
+AT_FDCWD = -100
+AT_SYMLINK_FOLLOW = 0x400
+
+T = TypeVar("T")
 
 _libc = ctypes.CDLL(None, use_errno=True)
 
@@ -63,20 +68,73 @@ def listing() -> list[str]:
         return []
 
 
-def create(name: str) -> None:
-    """Create a named namespace; EEXIST if the name is taken."""
+class MountPoints:
+    """Makes the empty files namespaces are bound on, as names of one inode.
+
+    Where /run is not a tmpfs (this VM: ext4), allocating an inode costs
+    0.2–0.6 ms of CPU, a hard link 6 µs. The inode is an O_TMPFILE in /run/netns:
+    the first link names it, later ones add names. Each name still gets its own
+    bind mount, and ``delete`` unlinks it as before. ``close()`` when done."""
+
+    def __init__(self) -> None:
+        self._fd: int | None = None
+        self._works = True
+
+    def make(self, target: str) -> None:
+        """Create the file ``target``; FileExistsError if the name is taken."""
+        for _ in range(2):
+            if self._works and self._fd is None:
+                try:
+                    self._fd = os.open(names.NETNS_DIR, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0)
+                except OSError:
+                    self._works = False  # no O_TMPFILE here: one inode a name
+            if self._fd is None:
+                break
+            try:
+                # linkat, not os.link: Python's link() would not follow the /proc magic link
+                _check(_libc.linkat(AT_FDCWD, f"/proc/self/fd/{self._fd}".encode(), AT_FDCWD, target.encode(),
+                                    AT_SYMLINK_FOLLOW), "link", target)
+                return
+            except FileExistsError:
+                raise
+            except OSError as exc:
+                if exc.errno not in (errno.ENOENT, errno.EMLINK):  # every name unlinked, or too many
+                    raise
+                self.close()
+        os.close(os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def create(name: str, inside: Callable[[], T] | None = None, points: MountPoints | None = None) -> T | None:
+    """Create a named namespace; EEXIST if the name is taken.
+
+    ``inside``, if given, is called while the thread is in the new namespace (to
+    open a socket there without entering it again); create returns its result.
+    ``points`` makes the mount point cheaply (a caller creating many namespaces)."""
     _share_netns_dir()
     target = path(name)
-    os.close(os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
+    if points is not None:
+        points.make(target)
+    else:
+        os.close(os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
     home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+    bound = False
     try:
         _check(_libc.unshare(CLONE_NEWNET), "unshare", name)
         try:
             _check(_libc.mount(b"/proc/thread-self/ns/net", target.encode(), b"none", MS_BIND, None),
                    "bind netns", target)
+            bound = True
+            return inside() if inside else None
         finally:
             _setns(home)
-    except OSError:
+    except BaseException:
+        if bound:
+            _libc.umount2(target.encode(), MNT_DETACH)
         with contextlib.suppress(OSError):
             os.unlink(target)
         raise

@@ -1,0 +1,149 @@
+"""The kernel backend runs a batch of same-op steps as pipelined netlink requests
+(many per system call, the kernel going on past a failed one). These tests prove,
+with the kernel, that this keeps the all-or-nothing contract: a step that fails in
+the middle of a batch is the one named, and nothing of the lab is left."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+
+import pytest
+
+from netlab import deploy, executor, loader, names, plan as planning, state
+from netlab.backend import netns
+from netlab.backend.kernel import KernelBackend
+from netlab.bench import deploy as bench
+from netlab.errors import NetlabError
+from netlab.step import Step
+
+from .helpers import ping
+
+pytestmark = pytest.mark.root
+HOSTS = 200
+
+
+def star_text(lab: str, hosts: int, member=lambda i: f"h{i}:eth0", extra: str = "") -> str:
+    nodes = "\n".join(f"  h{i}: {{}}" for i in range(hosts))
+    members = "\n".join(f"      - {member(i)}" for i in range(hosts))
+    return (f"name: {lab}\nnodes:\n  sw: {{}}\n{nodes}\nbridges:\n  br0:\n    node: sw\n"
+            f"    subnet: 198.18.0.0/22\n    members:\n{members}\n{extra}")
+
+
+def lab_namespaces(lab: str) -> list[str]:
+    """The lab's namespaces as the kernel has them: nsfs mounts under /run/netns."""
+    with open("/proc/self/mountinfo") as fh:
+        mounts = [line.split() for line in fh]
+    prefix = f"{names.NETNS_DIR}/{names.netns(lab, '')}"
+    return [m[4] for m in mounts if m[4].startswith(prefix) and m[m.index("-") + 1] == "nsfs"]
+
+
+def batch_of(steps: tuple[Step, ...], index: int) -> tuple[int, int]:
+    """(first, last) positions of the batch holding step ``index``: same op, consecutive."""
+    first = last = index
+    while first > 0 and steps[first - 1].op == steps[index].op:
+        first -= 1
+    while last + 1 < len(steps) and steps[last + 1].op == steps[index].op:
+        last += 1
+    return first, last
+
+
+def apply_rolls_back(steps: list[Step], lab: str) -> str:
+    """Apply ``steps`` as `up` does; it must fail. Returns the error; checks nothing is left."""
+    backend = KernelBackend()
+    try:
+        with pytest.raises(NetlabError) as err:
+            executor.apply(steps, backend)
+    finally:
+        backend.close()
+    assert lab_namespaces(lab) == []
+    assert not [ns for ns in netns.listing() if ns.startswith(names.netns(lab, ""))]
+    return str(err.value)
+
+
+def test_a_duplicate_veth_in_the_middle_of_its_batch_rolls_back_everything(lab_name):
+    # h100's member interface is called `lo`: the kernel refuses it (EEXIST) in the
+    # middle of the one link.veth batch, after it has made the 100 veths before it
+    topo = loader.load_text(star_text(lab_name, HOSTS, lambda i: "h100:lo" if i == 100 else f"h{i}:eth0"))
+    steps = planning.build(topo).steps
+    failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["name"] == "lo")
+    first, last = batch_of(steps, failing)
+    assert first < failing < last and last - first + 1 == HOSTS
+    with pytest.raises(NetlabError) as err:
+        deploy.up(topo)
+    assert f"step {failing + 1} failed: {planning.describe(steps[failing])}: File exists" in str(err.value)
+    assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
+
+
+def test_an_invalid_mac_in_the_middle_of_the_veth_batch_rolls_back_everything(lab_name):
+    # a multicast MAC passes validation (it is well formed); the kernel refuses it
+    text = star_text(lab_name, HOSTS, lambda i: ("{node: h150, interface: eth0, mac: '01:00:5e:00:00:01'}"
+                                                 if i == 150 else f"h{i}:eth0"))
+    topo = loader.load_text(text)
+    steps = planning.build(topo).steps
+    failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["mac"])
+    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 type veth .*: "
+                                          r"Cannot assign requested address"):
+        deploy.up(topo)
+    assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
+
+
+def test_a_missing_port_in_the_middle_of_a_chunk_rolls_back_everything(lab_name):
+    # Every bridge port comes up from one socket, 64 requests a system call: the kernel
+    # goes on past the one that fails, so what follows it in the chunk is undone too.
+    steps = list(planning.build(loader.load_text(star_text(lab_name, HOSTS))).steps)
+    ports = [i for i, s in enumerate(steps) if s.op == "link.up" and s.args.get("master")]
+    bad = ports[len(ports) // 2]
+    steps[bad] = Step("link.up", {**steps[bad].args, "name": "nlpmissing"}, scope=steps[bad].scope)
+    error = apply_rolls_back(steps, lab_name)
+    assert f"step {bad + 1} failed: ip -n {names.netns(lab_name, 'sw')} link set nlpmissing master br0 up" in error
+    assert "No such device" in error
+
+
+def test_a_duplicate_address_in_the_middle_of_its_batch_rolls_back_everything(lab_name):
+    steps = list(planning.build(loader.load_text(star_text(lab_name, HOSTS))).steps)
+    addrs = [i for i, s in enumerate(steps) if s.op == "addr.add"]
+    again = addrs[len(addrs) // 2]
+    steps.insert(again + 1, steps[again])  # the same address on the same interface twice
+    error = apply_rolls_back(steps, lab_name)
+    assert f"step {again + 2} failed: {planning.describe(steps[again])}: File exists" in error
+
+
+def test_down_after_a_partly_applied_plan_removes_everything(lab_name):
+    # As after `kill -9` in the middle of up: the record holds the whole plan, the
+    # kernel holds a prefix of it that ends inside a batch.
+    the_plan = planning.build(loader.load_text(star_text(lab_name, HOSTS)))
+    ups = [i for i, s in enumerate(the_plan.steps) if s.op == "link.up"]
+    cut = ups[len(ups) // 2]
+    state.write(the_plan, "building")
+    backend = KernelBackend()
+    try:
+        executor.apply(the_plan.steps[:cut], backend)
+    finally:
+        backend.close()
+    assert len(lab_namespaces(lab_name)) == HOSTS + 1
+    assert deploy.down(lab_name) == []
+    assert lab_namespaces(lab_name) == [] and not state.exists(lab_name)
+
+
+@pytest.mark.slow
+def test_300_hosts_on_one_bridge_really_work(lab_name):
+    hosts = 300
+    topo = bench.star(hosts, lab_name)
+    deploy.up(topo)
+    try:
+        assert len(lab_namespaces(lab_name)) == hosts + 1
+        out = subprocess.run(["ip", "-j", "-n", names.netns(lab_name, "sw"), "link", "show", "master", "br0"],
+                             capture_output=True, text=True, check=True).stdout
+        ports = json.loads(out)
+        assert len(ports) == hosts
+        assert all("UP" in p["flags"] and p["ifalias"] == names.mark(lab_name, "sw") for p in ports)
+        member = subprocess.run(["ip", "-n", names.netns(lab_name, "h299"), "-o", "addr", "show", "eth0"],
+                                capture_output=True, text=True, check=True).stdout
+        assert re.search(rf"inet {topo.address_of('h299')}/", member)
+        assert ping(lab_name, "h0", topo.address_of("h299"))
+        assert ping(lab_name, "h299", topo.address_of("h150"))
+    finally:
+        deploy.down(lab_name)
+    assert lab_namespaces(lab_name) == []
