@@ -1,0 +1,95 @@
+"""The figures of a run as a JSON-ready dict, and the lines printed for a person."""
+
+from __future__ import annotations
+
+from netlab.bench.conns import memory
+from netlab.bench.conns.limits import Limits
+from netlab.bench.conns.plan import GiB, Plan
+
+KiB = 1024
+
+
+def figures(plan: Plan, limits: Limits, ramp: dict, established: int, before: memory.Snapshot,
+            cost: memory.Cost, held: dict) -> dict:
+    """Everything a run measured; the keys issue 4 names come first."""
+    setup = ramp["end"] - ramp["t0"]
+    aliases = memory.merged_caches()
+    own, others = cost.split(aliases)
+    sockets = max(1, cost.sockets)
+    noise = dict(sorted(((n, d) for n, d in others.items() if abs(d) >= cost.slab_delta * 0.01),
+                        key=lambda kv: -abs(kv[1])))
+    series = ramp["series"]
+    return {
+        "target": None if plan.ceiling else plan.target,
+        "established": established,
+        "setup_s": round(setup, 3),
+        "rate_cps": round(established / setup) if setup > 0 else 0,
+        "kernel_bytes_per_conn": round(cost.kernel_bytes_per_conn),
+        "kernel_bytes_per_socket": round(cost.kernel_bytes_per_socket),
+        "user_bytes_per_conn": round(cost.pss / established) if established else 0,
+        "workers": {"client": plan.client_workers, "server": plan.server_workers},
+        "client_ips": len(plan.client_ips),
+        "slab": cost.caches(aliases=aliases),
+        "scheme": plan.scheme,
+        "reached": ramp["reached"],
+        "stopped_by": ramp["stopped_by"],
+        "ceiling": established if plan.ceiling else None,
+        "peak_rate_cps": max((p["rate_cps"] for p in series), default=0),
+        "series": series,
+        "memory": {
+            "slab_growth": cost.slab_delta,
+            "meminfo_slab_growth": cost.meminfo_slab_delta,
+            "meminfo_bytes_per_socket": round(cost.meminfo_bytes_per_socket),
+            "slabinfo_vs_meminfo_pct": round(cost.agreement_pct, 2),
+            "connection_caches_bytes_per_socket": round(own / sockets),
+            "other_caches_growth": noise,
+            "workers_pss": cost.pss,
+            "workers_pss_before": before.pss,
+            "mem_available_before": before.meminfo.get("MemAvailable"),
+        },
+        "sockstat": held["sockstat"],
+        "conntrack": held["conntrack"],
+        "hold": {k: held[k] for k in ("hold_s", "checks", "verified")},
+        "server_ports": len(plan.server_ports),
+        "plan": plan.to_json(),
+        "limits": limits.to_json(),
+    }
+
+
+def _gib(n: float) -> str:
+    return f"{n / GiB:.2f} GiB"
+
+
+def lines(result: dict) -> list[str]:
+    """A person's summary of ``result``."""
+    mem = result["memory"]
+    what = (f"ceiling {result['established']:,} connections" if result["ceiling"] is not None
+            else f"{result['established']:,} of {result['target']:,} connections")
+    noise = ", ".join(f"{n} {d / GiB:+.2f} GiB" for n, d in mem["other_caches_growth"].items())
+    out = [
+        f"{what} ({result['scheme']} scheme: {result['client_ips']} client IP(s), "
+        f"{result['server_ports']} server port(s), {result['workers']['client']}+{result['workers']['server']} workers)",
+        f"setup {result['setup_s']:.2f} s, {result['rate_cps']:,} conn/s (peak {result['peak_rate_cps']:,})",
+        f"kernel: {result['kernel_bytes_per_conn'] / KiB:.2f} KiB per connection, "
+        f"{result['kernel_bytes_per_socket']:,} B per socket (slabinfo; /proc/meminfo Slab says "
+        f"{mem['meminfo_bytes_per_socket']:,} B, {mem['slabinfo_vs_meminfo_pct']:+.2f} %); slab +{_gib(mem['slab_growth'])}",
+        f"  of which the connection's own caches: {mem['connection_caches_bytes_per_socket']:,} B per socket"
+        + (f"; the rest grew in caches a connection does not use (other activity): {noise}" if noise else ""),
+        f"user space: {result['user_bytes_per_conn']:,} B per connection (workers' PSS {_gib(mem['workers_pss'])})",
+        "slab caches: " + ", ".join(f"{name} {v['bytes_per_conn']:,.0f} B" for name, v in
+                                    list(result["slab"].items())[:6]),
+    ]
+    st = result["sockstat"]
+    out.append(f"sockstat: client TCP inuse {st['client']['TCP']['inuse']:,}, server TCP inuse "
+               f"{st['server']['TCP']['inuse']:,}; conntrack entries {result['conntrack']['client']}/"
+               f"{result['conntrack']['server']}" + (" (hold verified)" if result["hold"]["verified"] else
+                                                     " (HOLD COUNT MISMATCH)"))
+    td = result.get("teardown")
+    if td:
+        tw = td["time_wait"]
+        per = f", tw_sock_TCP ~{td['bytes_per_time_wait']:,} B each" if td.get("bytes_per_time_wait") else ""
+        out.append(f"teardown: TIME_WAIT client {tw['client']:,} / server {tw['server']:,} "
+                   f"(tcp_max_tw_buckets {td['tcp_max_tw_buckets']:,}{per}), closed in {td['close_s']:.1f} s")
+    if result["stopped_by"]:
+        out.append(result["stopped_by"])
+    return out
