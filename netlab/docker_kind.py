@@ -99,6 +99,8 @@ class DockerKind(NodeKind):
             if engine.container_exists(api, container):
                 raise LabExists(f"container {container} already exists; `netlab down --all` removes "
                                 "netlab's leftovers (or `docker rm -f` it)")
+        except DockerException as exc:  # e.g. an image name the engine cannot parse
+            raise NetlabError(f"node {node}: image {spec.image!r}: {exc}") from None
         finally:
             api.close()
 
