@@ -119,8 +119,9 @@ def _target(opts: Options, limits: Limits, floor: int) -> int:
             raise LimitError(f"memory budget: {_fmt(opts.target)} connections need about {need / GiB:.1f} GiB, "
                              f"over --memory-budget {opts.memory_budget / GiB:.1f} GiB; raise it or lower --target")
         return opts.target
-    budget = min(room, opts.memory_budget) if opts.memory_budget else room
-    if budget < 64 * 1024 * 1024:
+    # sized by the budget when one is given: if MemAvailable runs out first, the guard says so
+    budget = opts.memory_budget or room
+    if room < 64 * 1024 * 1024:
         raise LimitError(f"memory: MemAvailable {limits.mem_available / GiB:.1f} GiB leaves no room above the "
                          f"guard's floor of {floor / GiB:.1f} GiB; lower --memory-floor")
     # workers for 30 % more than the estimate: the budget, not the plan, ends a `max` run
@@ -169,14 +170,22 @@ def _check_ports(opts: Options, target: int, n_ips: int, n_ports: int, range_siz
 
 
 def _check_backlog(opts: Options, client: int, listeners: int) -> int:
-    """The in-flight window per client worker that the listen backlogs hold."""
+    """The in-flight window per client worker, checked against the listen backlogs.
+
+    Every connect in flight may complete at once; what the servers have not yet
+    accepted waits in the listeners' accept queues, each at most net.core.somaxconn
+    long. A window the queues cannot hold loses handshakes (the final ACK is
+    dropped, the SYN-ACK retransmitted a second later) and the ramp crawls."""
     room = opts.somaxconn * listeners
-    if room < client:
+    need = client * opts.window
+    if need > room:
+        fits = room // client
+        lift = f"or lower --window to {fits}" if fits else "(no window fits)"
         raise LimitError(
-            f"accept backlog: net.core.somaxconn = {opts.somaxconn} × {listeners} listening socket(s) holds "
-            f"{room} pending connections, fewer than the {client} client workers each keeping one in flight; "
-            f"raise --somaxconn (set in the server namespace only)")
-    return max(1, min(opts.window, room // client))
+            f"accept backlog: {client} client workers × --window {opts.window} = {_fmt(need)} connects in flight, "
+            f"but net.core.somaxconn = {opts.somaxconn} × {listeners} listening socket(s) queues only {_fmt(room)}; "
+            f"raise --somaxconn (set in the server namespace only, up to {LAB_SOMAXCONN}) {lift}")
+    return opts.window
 
 
 def check_conntrack(target: int, conntrack_max: int | None, tracking: bool) -> None:

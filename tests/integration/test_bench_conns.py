@@ -1,0 +1,103 @@
+"""`netlab bench conns` on the real kernel: tens of thousands of connections between two lab
+namespaces, counted by the kernel, costed, and all gone afterwards."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from netlab import names
+from netlab.backend import netns
+from netlab.bench.conns import limits, memory, run_conns, runner
+from netlab.bench.conns.plan import Options
+
+pytestmark = [pytest.mark.root, pytest.mark.slow]
+
+
+def workers_of(lab: str) -> list[int]:
+    """Live processes named after the lab's workers (comm "nlc.<lab>" / "nls.<lab>")."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/comm") as fh:
+                comm = fh.read().strip()
+        except OSError:
+            continue
+        if comm[:3] in ("nlc", "nls") and comm[4:] == lab[:11]:
+            found.append(int(pid))
+    return found
+
+
+def tcp_inuse(lab: str, node: str) -> int:
+    ns = names.netns(lab, node)
+    if not netns.exists(ns):
+        return 0
+    with netns.entered(ns), open("/proc/thread-self/net/sockstat") as fh:
+        return memory.sockstat(fh.read())["TCP"]["inuse"]
+
+
+def test_forty_thousand_connections_counted_costed_and_gone(lab_name):
+    r = run_conns(40000, "ips", hold=1, lab=lab_name, progress=False)
+    assert r["established"] == r["target"] == 40000 and r["reached"]
+    assert r["workers"]["client"] >= 3 and r["workers"]["server"] >= 3 and r["client_ips"] >= 2
+    # the kernel's own count, in each namespace, while the connections were held
+    assert r["hold"]["verified"] and r["hold"]["checks"] >= 1
+    assert r["sockstat"]["client"]["TCP"]["inuse"] >= 40000
+    assert r["sockstat"]["server"]["TCP"]["inuse"] >= 40000 + r["workers"]["server"]
+    # plausible costs: at least a TCP socket object per socket, at most a few pages
+    tcp_obj = 2000
+    assert tcp_obj < r["memory"]["connection_caches_bytes_per_socket"] < 16384
+    assert r["kernel_bytes_per_socket"] > tcp_obj
+    assert abs(r["memory"]["slabinfo_vs_meminfo_pct"]) < 5
+    assert "TCP" in r["slab"] and r["slab"]["TCP"]["bytes_per_conn"] > tcp_obj
+    assert 0 < r["user_bytes_per_conn"] < 8192
+    assert r["rate_cps"] > 0 and r["series"] and r["series"][-1]["established"] == 40000
+    assert r["conntrack"]["client"] == 0  # no firewall rule in the lab: nothing tracked
+    assert r["teardown"]["time_wait"]["client"] > 0
+    assert not workers_of(lab_name)
+
+
+def test_ports_scheme_one_client_ip_many_server_ports(lab_name):
+    r = run_conns(20000, "ports", lab=lab_name, progress=False)
+    assert r["established"] == 20000 and r["client_ips"] == 1
+    assert r["server_ports"] == r["workers"]["server"] >= 2
+    assert not workers_of(lab_name)
+
+
+def test_memory_guard_stops_the_ramp_and_says_so(lab_name):
+    # workers for ~300,000 connections (a 2 GiB budget), but a floor 250 MiB under MemAvailable
+    floor = limits.read().mem_available - 250 * 1024 * 1024
+    r = runner.run(Options(target=None, memory_budget=2 << 30, memory_floor=floor, lab=lab_name, progress=False))
+    assert r["stopped_by"] and r["stopped_by"].startswith("memory guard")
+    assert "below the floor" in r["stopped_by"]
+    assert 0 < r["established"] < r["plan"]["target"]
+    assert not workers_of(lab_name)
+
+
+def test_impossible_target_stops_before_building(lab_name):
+    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "100000", "--workers", "2",
+           "--lab", lab_name]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert "RLIMIT_NOFILE" in proc.stderr and "--workers 6" in proc.stderr
+
+
+def test_sigterm_mid_ramp_tears_everything_down(lab_name):
+    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab_name]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while tcp_inuse(lab_name, "client") < 2000:
+        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+        time.sleep(0.05)
+    assert workers_of(lab_name)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 143, err
+    assert "torn down" in err
+    assert not workers_of(lab_name)
+    assert not netns.exists(names.netns(lab_name, "client"))
