@@ -23,7 +23,7 @@ def _run(lab: str | None, node: str | None, argv: Sequence[str]) -> str | None:
     """stdout of a read-only command in a node (or here), None if it fails."""
     try:
         if lab and node:
-            res = nodeexec.run(lab, node, argv, capture=True, timeout=10)
+            res = nodeexec.run(lab, node, argv, capture=True, timeout=10, kind="netns")  # host tools, node's netns
         else:
             res = subprocess.run(list(argv), capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):

@@ -53,7 +53,10 @@ def spawn(ends: Ends, node: str | None, argv: Sequence[str]) -> subprocess.Popen
     pipes = {"stdin": subprocess.DEVNULL, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE,
              "start_new_session": True}
     if ends.lab and node:
-        return nodeexec.popen(ends.lab, node, argv, **pipes)
+        # kind="netns": enter the node's network namespace only, so the host's tools run in a
+        # container node too (its namespace is named like any other; `docker exec` would look
+        # for sockperf inside the image)
+        return nodeexec.popen(ends.lab, node, argv, kind="netns", **pipes)
     return subprocess.Popen(list(argv), **pipes)
 
 

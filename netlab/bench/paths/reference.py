@@ -21,7 +21,7 @@ SOCKPERF_WARMUP = 0.45  # sockperf's own warm-up (400 ms) and cool-down, left ou
 _PORTS = itertools.cycle(range(20000, 21000))  # a fresh port each run: no bind race with the last server
 
 
-def available(engine: str) -> str | None:
+def missing(engine: str) -> str | None:
     """None if the tool is installed, else why it cannot run."""
     return None if shutil.which(engine) else f"{engine} is not installed (`make install` installs it)"
 

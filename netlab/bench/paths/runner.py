@@ -97,7 +97,7 @@ def total_steps(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS)
 
 
 def _missing(engine: str, notes: list[str]) -> bool:
-    why = reference.available(engine)
+    why = reference.missing(engine)
     if why:
         notes.append(f"{engine} skipped: {why}")
     return why is not None
@@ -149,8 +149,9 @@ def _calibrate(ends: dict[str, Ends], table: Mapping[str, PathDef], opts: Option
     """Built-in against sockperf on loopback, rr, before anything else (when both can run)."""
     if not opts.calibrate or "builtin" not in engine_names or "rr" not in metrics:
         return None
-    if reference.available("sockperf"):
-        return {"error": reference.available("sockperf")}
+    why = reference.missing("sockperf")
+    if why:
+        return {"error": why}
     loop = ends.get("loopback")
     if loop is None:
         notes.append("no calibration: the loopback path is not in this run")
