@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from netlab.backend import netns, nft, rtnl, tc
+from netlab.backend import netns, nft, rtnl
 from netlab.backend.pipeline import BatchFailed, Item, Netlink
 from netlab.executor import StepFailed
 from netlab.model import duration_us, percent
@@ -136,8 +136,8 @@ class KernelBackend:
     def link_veth(self, ns: str | None, name: str, alias: str, peer_ns: str | None, peer_name: str,
                   peer_alias: str, tmp_name: str, mac: str | None = None, mtu: int | None = None,
                   peer_mac: str | None = None, peer_mtu: int | None = None) -> None:
-        args = dict(ns=ns, name=name, alias=alias, peer_ns=peer_ns, peer_name=peer_name, peer_alias=peer_alias,
-                    mac=mac, mtu=mtu, peer_mac=peer_mac, peer_mtu=peer_mtu)
+        args = {"ns": ns, "name": name, "alias": alias, "peer_ns": peer_ns, "peer_name": peer_name,
+                "peer_alias": peer_alias, "mac": mac, "mtu": mtu, "peer_mac": peer_mac, "peer_mtu": peer_mtu}
         _one(lambda: self._many_link_veth([args]))
 
     def _many_link_veth(self, batch: Sequence[dict]) -> None:
@@ -148,8 +148,8 @@ class KernelBackend:
         marks: list[Item] = []
         try:
             for i, a in enumerate(batch):
-                fd = _at(i, lambda: self.nl.ns_fd(a["ns"]))
-                peer_fd = _at(i, lambda: self.nl.ns_fd(a["peer_ns"]), close=fd)
+                fd = _at(i, self.nl.ns_fd, a["ns"])
+                peer_fd = _at(i, self.nl.ns_fd, a["peer_ns"], close=fd)
                 made.append((i, None, rtnl.new_veth(a["name"], a["alias"], fd, a["peer_name"], a["peer_alias"],
                                                     peer_fd, a.get("mac"), a.get("mtu"), a.get("peer_mac"),
                                                     a.get("peer_mtu"))))
@@ -209,7 +209,12 @@ class KernelBackend:
         _tolerant(lambda: self.ipr(ns).route("del", **_route(self, ns, to, via, dev, metric)))
 
     def qdisc_tbf(self, ns: str | None, dev: str, rate: str) -> None:
-        tc.tbf(self.ipr(ns), self._index(ns, dev), rate)
+        _one(lambda: self._many_qdisc_tbf([{"ns": ns, "dev": dev, "rate": rate}]))
+
+    def _many_qdisc_tbf(self, batch: Sequence[dict]) -> None:
+        index = self.nl.indexes([(i, a["ns"], a["dev"]) for i, a in enumerate(batch)])
+        templates = {rate: rtnl.tbf_template(rate) for rate in {a["rate"] for a in batch}}
+        self.nl.run([(i, a["ns"], rtnl.replace_qdisc(index[i], templates[a["rate"]])) for i, a in enumerate(batch)])
 
     def qdisc_netem(self, ns: str | None, dev: str, delay: str) -> None:
         self.ipr(ns).tc("replace", "netem", index=self._index(ns, dev), handle="1:", delay=duration_us(delay))
@@ -284,10 +289,10 @@ def _one(call: Callable[[], object]):
         raise exc.cause from None
 
 
-def _at(i: int, call: Callable[[], int], close: int | None = None) -> int:
-    """``call()``, its OSError reported as step ``i`` of the batch (closing ``close`` first)."""
+def _at(i: int, call: Callable[..., int], *args: object, close: int | None = None) -> int:
+    """``call(*args)``, its OSError reported as step ``i`` of the batch (closing ``close`` first)."""
     try:
-        return call()
+        return call(*args)
     except OSError as exc:
         if close is not None:
             os.close(close)

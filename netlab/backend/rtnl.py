@@ -27,10 +27,10 @@ NETLINK_ROUTE = 0
 SOL_NETLINK = 270
 NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
 NLMSG_ERROR, NLMSG_DONE = 2, 3
-NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x200, 0x400
+NLM_F_REQUEST, NLM_F_ACK, NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE = 0x1, 0x4, 0x100, 0x200, 0x400
 NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200
 NLMSGERR_ATTR_MSG = 1
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE = 16, 17, 18, 20, 24
+RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK, RTM_NEWADDR, RTM_NEWROUTE, RTM_NEWQDISC = 16, 17, 18, 20, 24, 36
 IFF_UP = 0x1
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER = 1, 3, 4, 10
 IFLA_LINKINFO, IFLA_IFALIAS, IFLA_NET_NS_FD, IFLA_EXT_MASK = 18, 20, 28, 29
@@ -167,6 +167,29 @@ def new_route(to: str, via: str | None = None, oif: int | None = None, metric: i
         body += attr_u32(RTA_PRIORITY, metric)
     body += attr_u32(RTA_TABLE, RT_TABLE_MAIN)
     return Request(RTM_NEWROUTE, _CREATE, body)
+
+
+def tbf_template(rate: str) -> bytes:
+    """The body of `tc qdisc replace dev ? root handle 1: tbf rate RATE ...` for ifindex 0.
+
+    Encoded once per rate by pyroute2's tc classes (the tbf rate table is theirs
+    to get right); ``replace_qdisc`` puts each device's index in."""
+    from pyroute2.netlink.rtnl import TC_H_ROOT
+    from pyroute2.netlink.rtnl.tcmsg import sched_tbf, tcmsg
+
+    from netlab.backend.tc import tbf_params
+
+    msg = tcmsg()
+    msg["handle"], msg["parent"] = 0x10000, TC_H_ROOT
+    msg["attrs"] = [["TCA_KIND", "tbf"], ["TCA_OPTIONS", sched_tbf.get_parameters(dict(tbf_params(rate)))]]
+    msg.encode()
+    return bytes(msg.data[_HDR.size:])
+
+
+def replace_qdisc(index: int, template: bytes) -> Request:
+    """A qdisc ``template`` (a tcmsg body) on device ``index``, replacing its root qdisc."""
+    body = template[:4] + struct.pack("=i", index) + template[8:]  # tcmsg: family, pads, ifindex, ...
+    return Request(RTM_NEWQDISC, NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, body)
 
 
 # -- the socket ---------------------------------------------------------------

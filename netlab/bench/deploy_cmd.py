@@ -16,21 +16,21 @@ def register(bench_app: typer.Typer) -> None:
                                                 help="Also time Mininet's `mn` on the same star, if installed."),
                    as_json: bool = typer.Option(False, "--json")) -> None:
         """Bring up and tear down a star of N netns hosts on one bridge; print seconds."""
-        runs = [deploy.run(nodes) for _ in range(rounds)]
-        best = min(runs, key=lambda r: r["total_s"])
-        result = {**best, "rounds": runs}
-        ref = deploy.mininet(nodes) if compare else None
-        if ref:
-            result["mininet"] = ref
-            result["speedup_vs_mininet"] = round(ref["total_s"] / best["total_s"], 1)
+        result = deploy.compare(nodes, rounds, compare)
         if as_json:
             ui.emit_json(result)
             return
-        ui.out.print(f"{nodes} nodes: up {best['up_s']:.3f} s, down {best['down_s']:.3f} s, "
-                     f"total {best['total_s']:.3f} s (best of {rounds})", highlight=False)
-        if ref:
+        settled = f"; the kernel freed the namespaces {result['settle_s']:.2f} s after down" \
+            if result["settle_s"] is not None else ""
+        ui.out.print(f"{nodes} nodes: up {result['up_s']:.3f} s, down {result['down_s']:.3f} s, "
+                     f"total {result['total_s']:.3f} s (best of {rounds}{settled})", highlight=False)
+        ref = result.get("mininet")
+        if ref and ref["ok"]:
             ui.out.print(f"mininet: {ref['total_s']:.2f} s → netlab is {result['speedup_vs_mininet']}× faster",
                          highlight=False)
-        else:
+        elif ref:
+            ui.out.print(f"mininet failed ({ref['command']}): no side-by-side figure", highlight=False)
+        elif compare:
             ui.out.print("mininet (`mn`) not installed: no side-by-side figure "
-                         "(issue figure: mininet 2.3.0 takes 22 s for 500 hosts here)", highlight=False)
+                         "(issue figure: mininet 2.3.0 takes 22 s for 500 hosts here; docs/bench-deploy.md)",
+                         highlight=False)

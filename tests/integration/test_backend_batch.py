@@ -11,7 +11,8 @@ import subprocess
 
 import pytest
 
-from netlab import deploy, executor, loader, names, plan as planning, state
+from netlab import deploy, executor, loader, names, state
+from netlab import plan as planning
 from netlab.backend import netns
 from netlab.backend.kernel import KernelBackend
 from netlab.bench import deploy as bench
