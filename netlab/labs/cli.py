@@ -52,12 +52,16 @@ def show_cmd(name: str, as_json: bool = JSON) -> None:
     except NetlabError as exc:
         _fail(exc, as_json)
     if as_json:
-        ui.emit_json({**spec.model_dump(mode="json"), "topology_text": spec.topology_path.read_text()})
+        topo_text = spec.topology_path.read_text() if spec.topology_path else None
+        ui.emit_json({**spec.model_dump(mode="json"), "topology_text": topo_text})
         return
     ui.out.print(f"[bold]{spec.name}[/] (§{', §'.join(spec.chapter)}, {_duration(spec)})\n\n{spec.question}\n",
                  highlight=False)
-    ui.out.print(f"[bold]Topology[/] ({spec.topology_path}):", highlight=False)
-    ui.out.print(spec.topology_path.read_text(), markup=False, highlight=False)
+    if spec.topology_path:
+        ui.out.print(f"[bold]Topology[/] ({spec.topology_path}):", highlight=False)
+        ui.out.print(spec.topology_path.read_text(), markup=False, highlight=False)
+    else:
+        ui.out.print("[bold]Topology[/]: built by the procedure (see the steps)\n", highlight=False)
     if spec.steps:
         ui.out.print("[bold]Steps[/]", highlight=False)
         for i, step in enumerate(spec.steps, 1):

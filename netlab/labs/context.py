@@ -46,7 +46,7 @@ class Series:
 class LabContext:
     spec: LabSpec
     lab: str
-    topo: Topology
+    topo: Topology | None
     short: bool
     params: dict[str, Any]
     on_step: Callable[[str], None] = lambda text: None
@@ -58,8 +58,9 @@ class LabContext:
 
     # --- nodes -----------------------------------------------------------------
     def ns(self, node: str) -> str:
-        if node not in self.topo.nodes:
-            raise KeyError(f"lab {self.spec.name} has no node {node!r} (nodes: {', '.join(sorted(self.topo.nodes))})")
+        if self.topo is None or node not in self.topo.nodes:
+            nodes = sorted(self.topo.nodes) if self.topo else []
+            raise KeyError(f"lab {self.spec.name} has no node {node!r} (nodes: {', '.join(nodes) or 'none'})")
         return names.netns(self.lab, node)
 
     def addr(self, node: str) -> str:

@@ -57,8 +57,10 @@ def run_name(lab: str) -> str:
     return f"{RUN_PREFIX}-{lab[:21].rstrip('-')}-{secrets.token_hex(3)}"
 
 
-def topology(spec: LabSpec, name: str) -> Topology:
-    """The lab's topology under the run's unique name."""
+def topology(spec: LabSpec, name: str) -> Topology | None:
+    """The lab's topology under the run's unique name (None: the procedure builds its own)."""
+    if spec.topology_path is None:
+        return None
     text = spec.topology_path.read_text()
     body = "\n".join(ln for ln in text.splitlines() if not ln.startswith("name:"))
     return loader.load_text(f"name: {name}\n{body}", str(spec.topology_path))
@@ -127,8 +129,9 @@ def run(spec: LabSpec, short: bool = False, on_step: Callable[[str], None] = lam
     error = ""
     with signals_interrupt():
         try:
-            on_step(f"up {result.run_name}")
-            deploy.up(topo)
+            if topo is not None:
+                on_step(f"up {result.run_name}")
+                deploy.up(topo)
             fn(ctx)
         except (LabSkipped, FeatureMissing) as exc:
             result.reason = str(exc)

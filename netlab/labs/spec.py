@@ -88,7 +88,7 @@ class LabSpec(Strict):
     chapter: tuple[str, ...] = Field(min_length=1)
     question: str = Field(min_length=1)
     duration: Duration
-    topology: str = "topology.yaml"
+    topology: str | None = "topology.yaml"  # null: the procedure builds its network (a bench)
     procedure: str = "procedure.py"
     requires: tuple[str, ...] = ()
     params: Params = Params()
@@ -124,8 +124,8 @@ class LabSpec(Strict):
         return dict(self.params.short if short else self.params.full)
 
     @property
-    def topology_path(self) -> Path:
-        return self.folder / self.topology
+    def topology_path(self) -> Path | None:
+        return self.folder / self.topology if self.topology else None
 
     @property
     def procedure_path(self) -> Path:
@@ -149,7 +149,7 @@ def load_text(text: str, source: str, folder: Path) -> LabSpec:
         raise TopologyError(_pydantic_problems(err, (), locator)) from None
     problems = []
     for field, path in (("topology", spec.topology_path), ("procedure", spec.procedure_path)):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             problems.append(locator.problem((field,), f"{path} does not exist"))
     if problems:
         raise TopologyError(problems)
