@@ -39,14 +39,15 @@ def markdown(result: dict) -> str:
         lines += [f"Calibration on loopback: {result['calibration']}", ""]
     lines += ["## Figures", "",
               "| path | engine | rr tps | p50 µs | p90 µs | p99 µs | p99.9 µs | crr conn/s | stream Gbit/s "
-              "| ratio to loopback |", "|" + "---|" * 10]
+              "| ratio to loopback | p50 / loopback's |", "|" + "---|" * 11]
     for r in result["paths"]:
         sp = r.get("spread", {})
         ratio = (r.get("ratios") or {}).get(r.get("ratio_metric") or "", None)
         lines.append(f"| {r['name']} | {r['engine']} | {_span(sp.get('rr_tps'), 0)} | "
                      + " | ".join(_fmt(r.get(k)) for k in LATENCY)
                      + f" | {_span(sp.get('crr_cps'), 0)} | {_span(sp.get('stream_gbps'), 2)} | "
-                     + (f"{_span(ratio, 3)} ({r['ratio_metric']})" if ratio else r.get("error", "–")) + " |")
+                     + (f"{_span(ratio, 3)} ({r['ratio_metric']})" if ratio else r.get("error", "–"))
+                     + f" | {_span((r.get('ratios') or {}).get('rr_p50_us'), 3)} |")
     if result.get("comparison"):
         lines += ["", "## Built-in against the reference tools (paired by round)", "",
                   "| path | built-in / sockperf rr | built-in / iperf3 stream |", "|---|---|---|"]
@@ -98,6 +99,30 @@ def _env(env: dict) -> list[str]:
     return out
 
 
+def _bars(ax, paths: list[str], series: dict[str, list], errs: dict[str, list] | None = None) -> None:
+    """Grouped bars, one group per path, one bar per series (with optional error bars)."""
+    width = 0.8 / max(len(series), 1)
+    for i, (label, vals) in enumerate(series.items()):
+        xs = [x + (i - (len(series) - 1) / 2) * width for x in range(len(paths))]
+        ax.bar(xs, [v or 0 for v in vals], width, label=label, yerr=(errs or {}).get(label), capsize=3)
+    ax.set_xticks(range(len(paths)), paths)
+    ax.legend(fontsize=8)
+
+
+def _ratio_series(rows, paths: list[str], engines: list[str], key_of) -> tuple[dict, dict]:
+    series, errs = {}, {}
+    for engine in engines:
+        key = key_of(engine)
+        if key is None:
+            continue
+        sps = [(rows(p, engine).get("ratios") or {}).get(key) for p in paths]
+        label = f"{engine} {key}"
+        series[label] = [s["median"] if s else None for s in sps]
+        errs[label] = [[s["median"] - s["min"] if s else 0 for s in sps],
+                       [s["max"] - s["median"] if s else 0 for s in sps]]
+    return series, errs
+
+
 def charts(result: dict, outdir: str) -> list[str]:
     """Latency percentiles per path, ratio to loopback with min–max error bars, crr and stream."""
     import matplotlib
@@ -105,52 +130,38 @@ def charts(result: dict, outdir: str) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in result["paths"] if "error" not in r]
-    engines = [e for e in result["engines"] if any(r["engine"] == e for r in rows)]
-    paths = list(dict.fromkeys(r["name"] for r in rows))
-    written = []
-
-    def bars(ax, series: dict[str, list], errs: dict[str, list] | None = None) -> None:
-        width = 0.8 / max(len(series), 1)
-        for i, (label, vals) in enumerate(series.items()):
-            xs = [x + (i - (len(series) - 1) / 2) * width for x in range(len(paths))]
-            ax.bar(xs, [v or 0 for v in vals], width, label=label, yerr=(errs or {}).get(label), capsize=3)
-        ax.set_xticks(range(len(paths)), paths)
-        ax.legend(fontsize=8)
+    ok = [r for r in result["paths"] if "error" not in r]
+    engines = [e for e in result["engines"] if any(r["engine"] == e for r in ok)]
+    paths = list(dict.fromkeys(r["name"] for r in ok))
 
     def row(name: str, engine: str) -> dict:
-        return next((r for r in rows if r["name"] == name and r["engine"] == engine), {})
+        return next((r for r in ok if r["name"] == name and r["engine"] == engine), {})
 
-    lat_engines = [e for e in engines if e != "iperf3"]
-    fig, axes = plt.subplots(1, max(len(lat_engines), 1), figsize=(6 * max(len(lat_engines), 1), 4), squeeze=False)
+    lat_engines = [e for e in engines if e != "iperf3"] or ["builtin"]
+    fig, axes = plt.subplots(1, len(lat_engines), figsize=(6 * len(lat_engines), 4), squeeze=False)
     for ax, engine in zip(axes[0], lat_engines):
-        bars(ax, {k.removeprefix("rr_").removesuffix("_us").replace("_", "."): [row(p, engine).get(k) for p in paths]
-                  for k in LATENCY})
+        _bars(ax, paths, {k[3:-3].replace("_", "."): [row(p, engine).get(k) for p in paths] for k in LATENCY})
         ax.set_yscale("log")
         ax.set_ylabel("round trip, µs")
         ax.set_title(f"rr latency percentiles ({engine})")
-    written.append(_save(fig, outdir, "latency.png"))
+    written = [_save(fig, outdir, "latency.png")]
 
-    fig, ax = plt.subplots(figsize=(8, 4))
-    series, errs = {}, {}
-    for engine in engines:
-        key = "rr_tps" if engine != "iperf3" else "stream_gbps"
-        sps = [(row(p, engine).get("ratios") or {}).get(key) for p in paths]
-        label = f"{engine} {key}"
-        series[label] = [s["median"] if s else None for s in sps]
-        errs[label] = [[s["median"] - s["min"] if s else 0 for s in sps],
-                       [s["max"] - s["median"] if s else 0 for s in sps]]
-    bars(ax, series, errs)
-    ax.axhline(1.0, color="grey", linewidth=0.8)
-    ax.set_ylabel("ratio to loopback (median, min–max)")
-    ax.set_title("each path relative to loopback, same round")
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(13, 4))
+    _bars(a1, paths, *_ratio_series(row, paths, engines, lambda e: "stream_gbps" if e == "iperf3" else "rr_tps"))
+    a1.set_ylabel("ratio to loopback (median, min–max)")
+    a1.set_title("rate relative to loopback, paired by round")
+    _bars(a2, paths, *_ratio_series(row, paths, engines, lambda e: None if e == "iperf3" else "rr_p50_us"))
+    a2.set_ylabel("p50 latency / loopback's (median, min–max)")
+    a2.set_title("rr p50 latency relative to loopback (robust to a few stalls)")
+    for ax in (a1, a2):
+        ax.axhline(1.0, color="grey", linewidth=0.8)
     written.append(_save(fig, outdir, "ratio.png"))
 
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4))
-    bars(a1, {"builtin": [row(p, "builtin").get("crr_cps") for p in paths]})
+    _bars(a1, paths, {"builtin": [row(p, "builtin").get("crr_cps") for p in paths]})
     a1.set_ylabel("connections/s")
     a1.set_title("crr: connect + 1-byte request + close (SO_LINGER 0)")
-    bars(a2, {e: [row(p, e).get("stream_gbps") for p in paths] for e in engines if e in ("builtin", "iperf3")})
+    _bars(a2, paths, {e: [row(p, e).get("stream_gbps") for p in paths] for e in engines if e in ("builtin", "iperf3")})
     a2.set_ylabel("Gbit/s")
     a2.set_title("stream, one flow (secondary: depends on buffer and MTU)")
     written.append(_save(fig, outdir, "throughput.png"))
