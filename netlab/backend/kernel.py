@@ -142,24 +142,31 @@ class KernelBackend:
 
     def _many_link_veth(self, batch: Sequence[dict]) -> None:
         """Every pair is made from this process's namespace with both ends placed
-        straight into theirs (`ip link add A netns X type veth peer B netns Y`), all
-        on one socket; then each end gets its mark, from inside its namespace."""
-        made: list[Item] = []
+        straight into theirs (`ip link add A netns X type veth peer B netns Y`), one
+        chunk of requests per system call; then each end gets its mark, from inside
+        its namespace. A chunk's namespace fds are opened just before it is sent."""
+        for first in range(0, len(batch), rtnl.CHUNK_MESSAGES):
+            self.nl.run(self._veths(batch, first, first + rtnl.CHUNK_MESSAGES))
         marks: list[Item] = []
+        for i, a in enumerate(batch):
+            marks += [(i, a["ns"], rtnl.set_link(a["name"], alias=a["alias"])),
+                      (i, a["peer_ns"], rtnl.set_link(a["peer_name"], alias=a["peer_alias"]))]
+        self.nl.run(marks)
+
+    def _veths(self, batch: Sequence[dict], start: int, end: int) -> list[Item]:
+        made: list[Item] = []
         try:
-            for i, a in enumerate(batch):
+            for i in range(start, min(end, len(batch))):
+                a = batch[i]
                 fd = _at(i, self.nl.ns_fd, a["ns"])
                 peer_fd = _at(i, self.nl.ns_fd, a["peer_ns"], close=fd)
                 made.append((i, None, rtnl.new_veth(a["name"], a["alias"], fd, a["peer_name"], a["peer_alias"],
                                                     peer_fd, a.get("mac"), a.get("mtu"), a.get("peer_mac"),
                                                     a.get("peer_mtu"))))
-                marks += [(i, a["ns"], rtnl.set_link(a["name"], alias=a["alias"])),
-                          (i, a["peer_ns"], rtnl.set_link(a["peer_name"], alias=a["peer_alias"]))]
-        except BatchFailed:
+        except BaseException:  # not one fd of the pairs already packed may leak
             rtnl.close_fds([req for _, _, req in made])
             raise
-        self.nl.run(made)
-        self.nl.run(marks)
+        return made
 
     def link_up(self, ns: str | None, name: str, master: str | None = None) -> None:
         _one(lambda: self._many_link_up([{"ns": ns, "name": name, "master": master}]))

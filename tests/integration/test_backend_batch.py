@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import resource
 import subprocess
 
 import pytest
@@ -148,3 +149,16 @@ def test_300_hosts_on_one_bridge_really_work(lab_name):
     finally:
         deploy.down(lab_name)
     assert lab_namespaces(lab_name) == []
+
+
+def test_a_lab_with_more_namespaces_than_open_files_allowed_comes_up(lab_name):
+    # one netlink socket per namespace is kept only while the open-file limit allows
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    try:
+        deploy.up(loader.load_text(star_text(lab_name, 300)))
+        assert len(lab_namespaces(lab_name)) == 301
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        if state.exists(lab_name):
+            deploy.down(lab_name)
