@@ -66,6 +66,8 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     notes: list[str] = []
     engine_names = tuple(e for e in engines(opts.engine) if e == "builtin" or not _missing(e, notes))
     todo = jobs(engine_names, metrics)
+    if "loopback" not in [d.name for d in defs]:
+        notes.append("no ratio to loopback: the loopback path, the baseline, is not in this run")
     client_cpu, server_cpu = cores(opts.same_core)
     advance = progress or (lambda n: None)
     started = time.time()
@@ -74,7 +76,7 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     with signals_interrupt(), contextlib.ExitStack() as stack:
         ends, topos = _build(defs, opts.lab, stack, errors, client_cpu, server_cpu)
         env = environment.collect(ends, topos)
-        calibration = _calibrate(ends, table, opts, engine_names, metrics, notes)
+        calibration = _calibrate(ends, opts, engine_names, metrics)
         for r in range(opts.rounds):
             names_ = list(ends)
             shift = r % max(len(names_), 1)
@@ -144,8 +146,8 @@ def _build(defs: list[PathDef], base: str, stack: contextlib.ExitStack, errors: 
     return ends, topos
 
 
-def _calibrate(ends: dict[str, Ends], table: Mapping[str, PathDef], opts: Options, engine_names: tuple[str, ...],
-               metrics: list[str], notes: list[str]) -> dict | None:
+def _calibrate(ends: dict[str, Ends], opts: Options, engine_names: tuple[str, ...],
+               metrics: list[str]) -> dict | None:
     """Built-in against sockperf on loopback, rr, before anything else (when both can run)."""
     if not opts.calibrate or "builtin" not in engine_names or "rr" not in metrics:
         return None
@@ -154,7 +156,6 @@ def _calibrate(ends: dict[str, Ends], table: Mapping[str, PathDef], opts: Option
         return {"error": why}
     loop = ends.get("loopback")
     if loop is None:
-        notes.append("no calibration: the loopback path is not in this run")
         return None
     try:
         mine = builtin.measure(loop, "rr", opts.seconds, opts.warmup, tracepoint=False)
@@ -163,4 +164,5 @@ def _calibrate(ends: dict[str, Ends], table: Mapping[str, PathDef], opts: Option
         return {"error": str(exc)}
     return {"path": "loopback", "builtin_tps": mine["rate"], "sockperf_tps": ref["rate"],
             "ratio": round(mine["rate"] / ref["rate"], 3) if ref["rate"] else None,
+            "builtin_p50_us": mine["latency_us"]["p50"], "sockperf_p50_us": ref["latency_us"]["p50"],
             "interference": mine["interference"]["flagged"] or ref["interference"]["flagged"]}
