@@ -40,7 +40,8 @@ def print_table(result: dict) -> None:
                       f"[yellow]{i['flagged']}/{i['samples']}[/]" if i["flagged"] else f"0/{i['samples']}")
     ui.out.print(table)
     for c in result.get("comparison", []):
-        parts = [f"{k.replace('_', ' ')} {_cell(c[k], 2)}" for k in ("rr_vs_sockperf", "stream_vs_iperf3") if c[k]]
+        keys = ("rr_vs_sockperf", "p50_latency_vs_sockperf", "stream_vs_iperf3")
+        parts = [f"{k.replace('_', ' ')} {_cell(c[k], 2)}" for k in keys if c.get(k)]
         ui.out.print(f"{c['name']}: built-in " + "; ".join(parts), highlight=False)
     for t in result["targets"]:
         if t["met"] is not None:  # the others need an engine or a path this run did not have

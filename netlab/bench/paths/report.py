@@ -50,9 +50,11 @@ def markdown(result: dict) -> str:
                      + f" | {_span((r.get('ratios') or {}).get('rr_p50_us'), 3)} |")
     if result.get("comparison"):
         lines += ["", "## Built-in against the reference tools (paired by round)", "",
-                  "| path | built-in / sockperf rr | built-in / iperf3 stream |", "|---|---|---|"]
+                  "| path | built-in / sockperf rr tps | built-in / sockperf p50 latency | built-in / iperf3 stream |",
+                  "|---|---|---|---|"]
         for c in result["comparison"]:
-            lines.append(f"| {c['name']} | {_span(c['rr_vs_sockperf'], 3)} | {_span(c['stream_vs_iperf3'], 3)} |")
+            lines.append(f"| {c['name']} | {_span(c['rr_vs_sockperf'], 3)} | {_span(c.get('p50_latency_vs_sockperf'), 3)} "
+                         f"| {_span(c['stream_vs_iperf3'], 3)} |")
     lines += ["", "## Targets", ""] + [f"- {t['target']}: {_mark(t['met'])} — {t['detail']}"
                                        for t in result["targets"]]
     lines += _costs(result) + _interference(result) + _env(env)

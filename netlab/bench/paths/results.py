@@ -87,17 +87,20 @@ def _interference(ok: list[dict]) -> dict:
 
 
 def comparison(defs: list[PathDef], samples: list[dict], idx: dict) -> list[dict]:
-    """Per path: built-in / sockperf transactions/s, built-in / iperf3 Gbit/s (paired by round),
-    and how far the built-in ratio to loopback is from sockperf's."""
+    """Per path, paired by round: built-in / sockperf transactions/s; built-in / sockperf
+    median round trip (a latency ratio, > 1 when the built-in is slower, that a few stalls
+    do not move); built-in / iperf3 Gbit/s."""
     out = []
     for d in defs:
         mine = [s for s in samples if s["path"] == d.name and s["engine"] == "builtin"]
         rr = _paired([s for s in mine if s["metric"] == "rr"], idx, "rr_tps",
                      lambda s: (s["path"], "sockperf", "rr", s["round"]))
+        p50 = _paired([s for s in mine if s["metric"] == "rr"], idx, "rr_p50_us",
+                      lambda s: (s["path"], "sockperf", "rr", s["round"]))
         st = _paired([s for s in mine if s["metric"] == "stream"], idx, "stream_gbps",
                      lambda s: (s["path"], "iperf3", "stream", s["round"]))
         if rr or st:
-            out.append({"name": d.name, "rr_vs_sockperf": rr, "stream_vs_iperf3": st})
+            out.append({"name": d.name, "rr_vs_sockperf": rr, "p50_latency_vs_sockperf": p50, "stream_vs_iperf3": st})
     return out
 
 
