@@ -1,0 +1,212 @@
+"""The labs framework without root: lab.yaml, discovery, check verdicts, /proc parsers, report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netlab.errors import NetlabError, TopologyError
+from netlab.labs import checks, discover, probe, report, runner, spec as labspec
+from netlab.labs.checks import Figure
+from netlab.labs.context import Series
+
+GOOD = """\
+name: demo
+chapter: ["6.6.1", 7]
+question: Does it?
+duration: {short: 2, full: 10}
+params:
+  short: {n: 4}
+  full: {n: 40}
+checks:
+  - {id: grows, claim: It grows, figure: count, expect: ">= param.n"}
+"""
+
+
+def write_lab(root: Path, text: str = GOOD, name: str = "demo", topology: bool = True) -> Path:
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "lab.yaml").write_text(text)
+    (folder / "procedure.py").write_text("def run(lab):\n    lab.figure('count', 5)\n")
+    if topology:
+        (folder / "topology.yaml").write_text("name: demo\nnodes:\n  a: {}\n")
+    return folder
+
+
+@pytest.mark.parametrize("text,op,operands", [
+    ("> 0", ">", ("0",)),
+    ("==  param.ports", "==", ("param.ports",)),
+    ("within 15% of figure.predicted_s", "within", ("15%", "figure.predicted_s")),
+    ("within 0.2 of 3", "within", ("0.2", "3")),
+    ("between 0.2 and figure.top", "between", ("0.2", "figure.top")),
+])
+def test_expectations_parse(text, op, operands):
+    assert labspec.parse_expect(text) == (op, operands)
+
+
+@pytest.mark.parametrize("text", ["about 3", "> lots", "within 15 of", "between 1", "=> 2", "> figure."])
+def test_bad_expectations_name_the_forms(text):
+    with pytest.raises(ValueError, match="is not an expectation"):
+        labspec.parse_expect(text)
+
+
+def test_good_lab_yaml_loads(tmp_path):
+    folder = write_lab(tmp_path)
+    spec = labspec.load(folder / "lab.yaml")
+    assert spec.chapter == ("6.6.1", "7")
+    assert spec.params_for(short=True) == {"n": 4} and spec.params_for(short=False) == {"n": 40}
+    assert spec.topology_path == folder / "topology.yaml"
+
+
+@pytest.mark.parametrize("change,where", [
+    (("chapter: [\"6.6.1\", 7]", "chapter: [six]"), "lab.yaml:2:1: chapter"),
+    (("full: {n: 40}", "full: {m: 40}"), "params"),
+    (('expect: ">= param.n"', "expect: lots"), "checks[0].expect"),
+    (("duration: {short: 2, full: 10}", "duration: {short: 2}"), "duration.full"),
+    (("question: Does it?", "question: Does it?\ncolour: red"), "colour: unknown field"),
+])
+def test_bad_lab_yaml_names_line_and_field(tmp_path, change, where):
+    folder = write_lab(tmp_path, GOOD.replace(*change))
+    with pytest.raises(TopologyError) as err:
+        labspec.load(folder / "lab.yaml")
+    assert where in str(err.value)
+
+
+def test_missing_topology_file_is_named(tmp_path):
+    folder = write_lab(tmp_path, topology=False)
+    with pytest.raises(TopologyError, match="topology.yaml does not exist"):
+        labspec.load(folder / "lab.yaml")
+
+
+def test_topology_may_be_left_to_the_procedure(tmp_path):
+    folder = write_lab(tmp_path, GOOD + "topology: null\n", topology=False)
+    assert labspec.load(folder / "lab.yaml").topology_path is None
+
+
+def test_duplicate_check_ids_are_refused(tmp_path):
+    twice = GOOD + "  - {id: grows, claim: Again, figure: count, expect: '> 0'}\n"
+    with pytest.raises(TopologyError, match="check ids must be unique: grows"):
+        labspec.load(write_lab(tmp_path, twice) / "lab.yaml")
+
+
+def test_the_shipped_labs_are_found_in_book_order():
+    specs = discover.discover()
+    names = [s.name for s in specs]
+    assert set(names) == {"loopback-vs-nic", "container-network", "accept-queue-overflow", "syn-flood",
+                          "syn-retransmit", "port-exhaustion", "time-wait", "connection-memory",
+                          "million-connections"}
+    firsts = [tuple(int(p) for p in s.chapter[0].split(".")) for s in specs]
+    assert firsts == sorted(firsts)
+    for s in specs:
+        assert (s.folder / "README.md").is_file(), f"{s.name} has no README.md"
+        assert s.checks, f"{s.name} declares no checks"
+        assert s.duration.short <= 20, f"{s.name}: the short form must stay short"
+
+
+def test_every_shipped_lab_procedure_loads():
+    for s in discover.discover():
+        assert callable(runner.procedure(s))
+
+
+def test_discovery_reports_broken_labs_and_finds_by_name(tmp_path):
+    write_lab(tmp_path)
+    assert discover.find("demo", tmp_path).name == "demo"
+    with pytest.raises(NetlabError, match="no lab named 'nope'; labs: demo"):
+        discover.find("nope", tmp_path)
+    write_lab(tmp_path, GOOD.replace("name: demo", "name: other"), name="third")
+    with pytest.raises(NetlabError, match="must match its folder"):
+        discover.discover(tmp_path)
+
+
+def test_labs_dir_follows_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv(discover.ENV_DIR, str(tmp_path))
+    assert discover.labs_dir() == tmp_path
+    assert discover.discover() == []
+
+
+CHECK = labspec.CheckSpec(id="c", claim="grows", figure="count", expect=">= param.n")
+
+
+@pytest.mark.parametrize("value,verdict", [(5, "pass"), (4, "pass"), (3, "fail"), ("many", "fail")])
+def test_check_verdicts(value, verdict):
+    result = checks.evaluate(CHECK, {"count": Figure("count", value, "conns")}, {"n": 4}, {})
+    assert result.verdict == verdict
+    assert result.claim == "grows"
+
+
+def test_check_against_another_figure_with_tolerance():
+    spec = labspec.CheckSpec(id="t", claim="1 s", figure="took", expect="within 15% of figure.want")
+    figs = {"took": Figure("took", 1.1, "s"), "want": Figure("want", 1.0, "s")}
+    assert checks.evaluate(spec, figs, {}, {}).verdict == "pass"
+    figs["took"] = Figure("took", 1.2, "s")
+    result = checks.evaluate(spec, figs, {}, {})
+    assert result.verdict == "fail" and result.expected == "1 ± 0.15"
+
+
+def test_unmeasured_figure_fails_unless_skipped():
+    assert checks.evaluate(CHECK, {}, {"n": 1}, {}).verdict == "fail"
+    skipped = checks.evaluate(CHECK, {}, {"n": 1}, {"count": "kernel lacks netem"})
+    assert skipped.verdict == "skip" and skipped.note == "kernel lacks netem"
+
+
+def test_overall_verdict():
+    res = lambda v: checks.CheckResult("i", "c", "f", 1, "", "", v)  # noqa: E731
+    assert checks.overall([res("pass"), res("skip")]) == "pass"
+    assert checks.overall([res("pass"), res("fail")]) == "fail"
+    assert checks.overall([res("skip")]) == "skip"
+
+
+def test_run_names_are_unique_short_and_valid():
+    from netlab import names
+
+    made = {runner.run_name("accept-queue-overflow") for _ in range(20)}
+    assert len(made) == 20
+    for name in made:
+        assert name.startswith("lb-accept-queue-overflow-") and len(name) <= 32
+        assert names.LAB_NAME.match(name) and "." not in name
+
+
+def test_topology_is_renamed_for_the_run(tmp_path):
+    spec = labspec.load(write_lab(tmp_path) / "lab.yaml")
+    assert runner.topology(spec, "lb-demo-abc123").name == "lb-demo-abc123"
+
+
+SNMP = "Tcp: RtoAlgorithm ActiveOpens\nTcp: 1 7\nTcpExt: ListenOverflows ListenDrops\nTcpExt: 3 4\n"
+
+
+def test_nstat_style_counter_names():
+    assert probe.parse_snmp(SNMP) == {"TcpRtoAlgorithm": 1, "TcpActiveOpens": 7,
+                                      "TcpExtListenOverflows": 3, "TcpExtListenDrops": 4}
+    assert probe.delta({"a": 1}, {"a": 4, "b": 2}) == {"a": 3, "b": 2}
+
+
+def test_proc_parsers():
+    sock = probe.parse_sockstat("sockets: used 5\nTCP: inuse 2 orphan 0 tw 7 alloc 3 mem 1\n")
+    assert sock["TCP"]["tw"] == 7 and sock["sockets"]["used"] == 5
+    dev = probe.parse_netdev("h1\nh2\n    lo: 10 2 0 0 0 0 0 0 20 3 0 0 0 0 0 0\n")
+    assert dev["lo"] == {"rx_bytes": 10, "rx_packets": 2, "tx_bytes": 20, "tx_packets": 3}
+    irq = probe.parse_softirqs("     CPU0 CPU1\n NET_RX: 5 6\n TIMER: 1 1\n")
+    assert irq["NET_RX"] == 11
+    slab = probe.parse_slabinfo("v\n# h\nTCP 26 26 2368 13 8 : tunables 0 0 0 : slabdata 2 2 0\n")
+    assert slab["TCP"].active_bytes == 26 * 2368
+    states = probe.parse_ss_states("ESTAB 0 0 a b\nTIME-WAIT 0 0 a b\nTIME-WAIT 0 0 a c\n")
+    assert states == {"ESTAB": 1, "TIME-WAIT": 2}
+
+
+def test_sysctls_only_in_lab_namespaces():
+    with pytest.raises(ValueError, match="never in the root namespace"):
+        probe.sysctl_set(None, "net.ipv4.tcp_syncookies", 0)
+    with pytest.raises(ValueError, match="not a per-namespace"):
+        probe.sysctl_set("nl.x.y", "vm.swappiness", 1)
+
+
+def test_report_has_claims_figures_and_charts(tmp_path):
+    result = runner.LabResult("demo", ("6.5.2",), "How long?", "lb-demo-123456", True, verdict="pass",
+                              checks=[checks.CheckResult("rto", "1 s | first", "took", 1.02, "s", "1 ± 0.15", "pass")],
+                              figures={"took": Figure("took", 1.02, "s", "k = 1")},
+                              series=[Series("t", "connect() time", "SYNs lost", "s", {"measured": [(0, 0), (1, 1.02)]})])
+    path = report.write([result], tmp_path)
+    text = path.read_text()
+    assert "How long?" in text and "1 s \\| first" in text and "1.02 s" in text and "✅ pass" in text
+    assert (tmp_path / "demo-t.png").stat().st_size > 1000 and "![connect() time](demo-t.png)" in text
