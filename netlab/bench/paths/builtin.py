@@ -72,10 +72,21 @@ def summarize(metric: str, c: dict, s: dict) -> dict:
             out.update(latency_us=c["latency_us"], mtu=c["mtu"], size=c["size"])
         else:
             out["close"] = c["linger"]
-    out["cost"] = counters.per_transaction(c["counters"], units)
+    out["cost"] = cost(c, units)
     out["cost"]["unit"] = "64 KiB" if metric == "stream" else "transaction"
-    out["cost"]["netif_rx"] = round(c["netif_rx"] / max(units, 1), 3) if c["netif_rx"] is not None else None
-    if c["netif_rx"] is None:
-        out["cost"]["netif_rx_note"] = c["netif_rx_note"]
     out["interference"] = counters.interference(c["counters"])
+    return out
+
+
+def cost(c: dict, units: int) -> dict:
+    """Per unit: CPU µs and context switches of both processes; NET_RX softirqs and
+    net:netif_rx counted in those processes by tracepoint (the machine-wide
+    /proc/softirqs figure too, which other work on the machine inflates)."""
+    out = counters.per_transaction(c["counters"], units)
+    out["net_rx_softirqs_machine"] = out.pop("net_rx_softirqs")
+    for key in ("net_rx_softirqs", "netif_rx"):
+        n = c["events"].get(key)
+        out[key] = round(n / max(units, 1), 3) if n is not None else None
+        if n is None:
+            out[f"{key}_note"] = c["events_note"].get(key)
     return out

@@ -114,30 +114,37 @@ def conn_opt(sock: socket.socket, opt: int) -> int | None:
 
 # -- client ----------------------------------------------------------------------
 class Window:
-    """The measured window: /proc snapshots of both engine processes and the
-    net:netif_rx counter around it."""
+    """The measured window: /proc snapshots of both engine processes, and their
+    net:netif_rx events and NET_RX softirqs counted by tracepoint, around it."""
+
+    EVENTS = {"netif_rx": ("net:netif_rx", None),
+              "net_rx_softirqs": ("irq:softirq_entry", f"vec == {tracepoints.NET_RX_SOFTIRQ}")}
 
     def __init__(self, server_pid: int | None, tracepoint: bool):
         self.pids = [os.getpid()] + ([server_pid] if server_pid else [])
-        self.counter = tracepoints.Counter.open() if tracepoint else "tracepoint counting not asked for"
+        self.counters = {k: tracepoints.Counter.open(event, self.pids, flt) if tracepoint else "not asked for"
+                         for k, (event, flt) in self.EVENTS.items()}
         self.before = self.t0 = None
         self.result: dict = {}
 
+    def _live(self) -> dict:
+        return {k: c for k, c in self.counters.items() if isinstance(c, tracepoints.Counter)}
+
     def __enter__(self) -> "Window":
         self.before = counters.snapshot(self.pids)
-        if isinstance(self.counter, tracepoints.Counter):
-            self.counter.start()
+        for c in self._live().values():
+            c.start()
         self.t0 = time.perf_counter_ns()
         return self
 
     def __exit__(self, *exc) -> None:
         window_ns = time.perf_counter_ns() - self.t0
-        netif_rx = self.counter.stop() if isinstance(self.counter, tracepoints.Counter) else None
+        events = {k: c.stop() for k, c in self._live().items()}
         self.result = {"window_ns": window_ns, "counters": counters.delta(self.before, counters.snapshot(self.pids)),
-                       "netif_rx": netif_rx,
-                       "netif_rx_note": None if netif_rx is not None else self.counter}
-        if isinstance(self.counter, tracepoints.Counter):
-            self.counter.close()
+                       "events": events,
+                       "events_note": {k: c for k, c in self.counters.items() if isinstance(c, str)}}
+        for c in self._live().values():
+            c.close()
 
 
 def _connect(args) -> socket.socket:

@@ -64,13 +64,20 @@ def markdown(result: dict) -> str:
 
 def _costs(result: dict) -> list[str]:
     out = ["", "## Cost per transaction (built-in engine, both processes)", "",
-           "| path | metric | CPU µs | NET_RX softirqs | net:netif_rx | context switches |", "|---|---|---|---|---|---|"]
+           "NET_RX softirqs and net:netif_rx are counted by tracepoint in the two engine processes; "
+           "the machine-wide /proc/softirqs figure beside them includes everyone else's traffic.", "",
+           "| path | metric | CPU µs | NET_RX softirqs | net:netif_rx | NET_RX, whole machine | context switches |",
+           "|---|---|---|---|---|---|---|"]
+    notes = set()
     for r in result["paths"]:
         for metric, c in (r.get("cost") or {}).items():
-            if r["engine"] == "builtin":
-                out.append(f"| {r['name']} | {metric} (per {c.get('unit')}) | {_fmt(c.get('cpu_us'))} | "
-                           f"{_fmt(c.get('net_rx_softirqs'), 2)} | {_fmt(c.get('netif_rx'), 2)} | "
-                           f"{_fmt(c.get('ctx_switches'), 2)} |")
+            if r["engine"] != "builtin":
+                continue
+            out.append(f"| {r['name']} | {metric} (per {c.get('unit')}) | {_fmt(c.get('cpu_us'))} | "
+                       f"{_fmt(c.get('net_rx_softirqs'), 2)} | {_fmt(c.get('netif_rx'), 2)} | "
+                       f"{_fmt(c.get('net_rx_softirqs_machine'), 2)} | {_fmt(c.get('ctx_switches'), 2)} |")
+            notes |= {v for k, v in c.items() if k.endswith("_note") and v}
+    out += [f"\nNot counted: {n}" for n in sorted(notes)]
     out.append("\ncrr closes with SO_LINGER 0: an RST instead of a FIN, so no TIME_WAIT piles up.")
     return out
 

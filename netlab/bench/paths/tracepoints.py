@@ -1,6 +1,6 @@
-"""Count a kernel tracepoint (``net:netif_rx``) on every CPU over a window, the
-way ``perf stat -a -e net:netif_rx`` does, through perf_event_open(2) so the
-window is exactly the engine's measured one.
+"""Count kernel tracepoints (``net:netif_rx``, NET_RX ``irq:softirq_entry``) in
+the engine's processes over its measured window, as ``perf stat -e … -p PID``
+does, through perf_event_open(2) so the window is exactly the engine's own.
 
 ``Counter.open`` returns a counter, or a reason why the machine has none
 (no tracefs, no permission, an architecture without the syscall number here).
@@ -9,6 +9,7 @@ window is exactly the engine's measured one.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import platform
 import struct
@@ -18,6 +19,8 @@ _SYSCALL = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319, "s390
 PERF_TYPE_TRACEPOINT = 2
 PERF_FLAG_FD_CLOEXEC = 8
 IOC_ENABLE, IOC_DISABLE, IOC_RESET = 0x2400, 0x2401, 0x2403
+IOC_SET_FILTER = 0x40082406  # _IOW('$', 6, char *)
+NET_RX_SOFTIRQ = 3  # enum in linux/interrupt.h: HI, TIMER, NET_TX, NET_RX, ...
 
 
 class _Attr(ctypes.Structure):
@@ -42,14 +45,20 @@ def tracepoint_id(event: str) -> int:
 
 
 class Counter:
-    """One disabled per-CPU counter of a tracepoint; ``start``/``stop`` bracket a window."""
+    """Disabled counters of one tracepoint in some processes; ``start``/``stop`` bracket a window.
+
+    Counting per process (not per CPU) keeps other work on the machine out: an
+    event counts when it fires while one of the processes is on a CPU, in its
+    system calls or in a softirq run on its way out of one (where loopback and
+    veth deliver packets)."""
 
     def __init__(self, event: str, fds: list[int]):
         self.event = event
         self.fds = fds
 
     @classmethod
-    def open(cls, event: str = "net:netif_rx") -> "Counter | str":
+    def open(cls, event: str, pids: list[int], filter_: str | None = None) -> "Counter | str":
+        """A counter of ``event`` (e.g. "net:netif_rx") in ``pids``, or why there is none."""
         nr = _SYSCALL.get(platform.machine())
         if nr is None:
             return f"perf_event_open: no syscall number for {platform.machine()}"
@@ -59,20 +68,22 @@ class Counter:
             return str(exc)
         libc = ctypes.CDLL(None, use_errno=True)
         attr = _Attr(type=PERF_TYPE_TRACEPOINT, size=ctypes.sizeof(_Attr), config=config, flags=1)  # disabled
-        fds = []
-        for cpu in range(os.cpu_count() or 1):
-            fd = libc.syscall(nr, ctypes.byref(attr), -1, cpu, -1, PERF_FLAG_FD_CLOEXEC)
+        counter = cls(event, [])
+        for pid in pids:
+            fd = libc.syscall(nr, ctypes.byref(attr), pid, -1, -1, PERF_FLAG_FD_CLOEXEC)
             if fd < 0:
-                err = ctypes.get_errno()
-                for f in fds:
-                    os.close(f)
-                return f"perf_event_open({event}) on cpu{cpu}: {os.strerror(err)}"
-            fds.append(fd)
-        return cls(event, fds)
+                counter.close()
+                return f"perf_event_open({event}, pid {pid}): {os.strerror(ctypes.get_errno())}"
+            counter.fds.append(fd)
+            if filter_:
+                try:
+                    fcntl.ioctl(fd, IOC_SET_FILTER, filter_.encode() + b"\0")
+                except OSError as exc:
+                    counter.close()
+                    return f"{event} filter {filter_!r}: {exc.strerror}"
+        return counter
 
     def _ioctl(self, request: int) -> None:
-        import fcntl
-
         for fd in self.fds:
             fcntl.ioctl(fd, request, 0)
 
