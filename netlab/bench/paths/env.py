@@ -77,10 +77,10 @@ def node_counters(lab: str | None, node: str | None) -> dict:
 
 
 def tools() -> dict:
-    perf = tracepoints.Counter.open()
+    perf = tracepoints.Counter.open("net:netif_rx", [os.getpid()])
     if isinstance(perf, tracepoints.Counter):
         perf.close()
-        tracepoint = "net:netif_rx counted through perf_event_open"
+        tracepoint = "net:netif_rx and NET_RX softirq_entry counted per engine process (perf_event_open)"
     else:
         tracepoint = f"unavailable: {perf}"
     return {"python": sys.version.split()[0], "sockperf": reference.version("sockperf"),
