@@ -26,19 +26,25 @@ def slabs(lab) -> dict:
 
 
 def wait_quiet(lab, timeout: float = 8.0) -> None:
-    """Wait until the machine's TCP and tw_sock_TCP object counts hold still (sockets of
-    namespaces deleted just before are freed asynchronously), at most ``timeout`` s."""
-    def count() -> int:
-        slabs = lab.slabinfo()
-        return slabs["TCP"].active_objs + slabs["tw_sock_TCP"].active_objs
-
-    deadline, last = time.monotonic() + timeout, count()
+    """Wait until the socket caches' object counts hold still (sockets of namespaces
+    deleted just before are freed asynchronously), at most ``timeout`` s."""
+    deadline, last = time.monotonic() + timeout, lab.slabinfo()
     while time.monotonic() < deadline:
         time.sleep(0.25)
-        now = count()
-        if abs(now - last) < 10:
+        now = lab.slabinfo()
+        if moved(last, now, SOCKET_CACHES) < 10:
             return
         last = now
+
+
+def moved(before: dict, after: dict, caches: tuple[str, ...]) -> int:
+    """The largest change in object count among ``caches``."""
+    return max(abs(after[c].active_objs - before[c].active_objs) for c in caches if c in after and c in before)
+
+
+def steady(lab, snap: dict, caches: tuple[str, ...], slack: int) -> bool:
+    """True if, a moment after ``snap``, no cache of ``caches`` moved by more than ``slack`` objects."""
+    return moved(snap, slabs(lab), caches) <= slack
 
 
 def gained(before: dict, after: dict, caches: tuple[str, ...], per: int) -> float:
@@ -73,8 +79,8 @@ def run(lab) -> None:
         else:
             for name in NOISY_FIGURES:
                 lab.skip_figure(name, f"{NOT_QUIET} in all {ROUNDS} rounds: /proc/slabinfo is machine-wide")
-        lab.figure("rounds", round_, "", "rounds measured; a round is redone when the TCP slab's object count "
-                   "moved by more than the lab's own sockets explain (other activity on the machine)")
+        lab.figure("rounds", round_, "", "rounds measured; a round is redone when a socket slab cache moved by "
+                   "more than the lab's own sockets explain (other activity on the machine)")
     finally:
         listener.close()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
@@ -84,7 +90,9 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
     """One round of the four states; False if the TCP cache's object count shows that
     other sockets were opened or closed on the machine meanwhile."""
     wait_quiet(lab)
+    slack = max(conns // 20, 20)
     s0 = slabs(lab)
+    quiet = steady(lab, s0, SOCKET_CACHES, slack)
     lab.step(f"{conns} connections ESTABLISHED")
     for _ in range(conns):
         with lab.inside("client"):
@@ -93,6 +101,7 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
         clients.append(c)
         servers.append(listener.accept()[0])
     s1 = slabs(lab)
+    quiet = quiet and steady(lab, s1, SOCKET_CACHES, slack)
     est = gained(s0, s1, SOCKET_CACHES, 2 * conns)
     lab.figure("est_bytes", round(est), "bytes/socket", "socket slab caches: bytes gained / (2 × connections)")
     lab.figure("est_tcp_objects", objects(s0, s1, "TCP", 2 * conns), "objects/socket", "TCP slab")
@@ -101,6 +110,7 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
         c.close()
     clients.clear()
     s2 = slabs(lab)
+    quiet = quiet and steady(lab, s2, PROMPT_CACHES, slack)
     fin_wait2 = gained(s0, s2, ("tw_sock_TCP",), conns)
     close_wait = est + gained(s1, s2, ("skbuff_head_cache", "skbuff_small_head"), conns)
     lab.figure("fin_wait2_bytes", round(fin_wait2), "bytes/socket", "tw_sock_TCP bytes gained per connection")
@@ -114,6 +124,7 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
         s.close()
     servers.clear()
     s3 = slabs(lab)
+    quiet = quiet and steady(lab, s3, PROMPT_CACHES, slack)
     time_wait = gained(s0, s3, PROMPT_CACHES, conns)
     lab.figure("time_wait_bytes", round(time_wait), "bytes/socket", "TCP, tw_sock_TCP and skb bytes per connection")
     lab.figure("time_wait_states", lab.ss_states("client").get("TIME-WAIT", 0), "sockets", "ss, client")
@@ -121,5 +132,5 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
     lab.chart("memory-per-state", "Kernel memory per socket, by TCP state (slab)", " · ".join(values),
               "bytes per socket", {"slab bytes": list(enumerate(values.values()))}, kind="bar")
     expected_tcp = ((s1, 2 * conns), (s2, conns), (s3, 0))
-    return all(abs(s["TCP"].active_objs - s0["TCP"].active_objs - n) <= max(0.05 * conns, 20)
-               for s, n in expected_tcp)
+    return quiet and all(abs(s["TCP"].active_objs - s0["TCP"].active_objs - n) <= slack
+                         for s, n in expected_tcp)

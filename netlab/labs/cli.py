@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Optional
 
@@ -108,9 +109,9 @@ def run_cmd(names: Optional[list[str]] = typer.Argument(None, help="Lab names (s
                 f"  [{n}] {text}", highlight=False, markup=False)))
             if not as_json:
                 _print_result(results[-1])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         ui.err.print("interrupted: the lab was taken down", highlight=False)
-        raise typer.Exit(130)
+        raise typer.Exit(128 + getattr(exc, "signum", signal.SIGINT))
     path = report.write(results, report_dir) if report_dir else None
     ok = all(r.verdict != checks.FAIL for r in results)
     if as_json:

@@ -77,13 +77,21 @@ def procedure(spec: LabSpec) -> Callable[[LabContext], None]:
     return module.run
 
 
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM arrived (Ctrl-C raises KeyboardInterrupt itself); ``signum`` for the exit code."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"signal {signal.Signals(signum).name}")
+
+
 def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signal.Signals(signum).name}")
+    raise Interrupted(signum)
 
 
 @contextlib.contextmanager
 def signals_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt as Ctrl-C does, so `finally` blocks tear down."""
+    """SIGTERM raises Interrupted (a KeyboardInterrupt) as Ctrl-C does, so `finally` blocks tear down."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return

@@ -1,0 +1,144 @@
+"""Every lab in its short form on this kernel, the traffic tools, and an interrupted lab."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from netlab import names, nodeexec, state
+from netlab.backend import netns
+from netlab.labs import discover, probe, runner
+from tests.conftest import lab_leftovers
+
+pytestmark = pytest.mark.root
+
+# The benches these labs wrap may be absent, and a machine busy with other sockets
+# makes connection-memory's machine-wide slab figures unusable: skip, never fail.
+MAY_SKIP = {"container-network": "needs netlab bench", "million-connections": "needs netlab bench",
+            "connection-memory": "the machine was not quiet"}
+# sysctls the labs change, each only inside lab namespaces: the root namespace's must not move
+ROOT_SYSCTLS = ("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts", "net.ipv4.tcp_syncookies",
+                "net.ipv4.tcp_abort_on_overflow", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_max_tw_buckets",
+                "net.ipv4.tcp_tw_reuse", "net.core.somaxconn")
+
+
+def root_sysctls() -> dict[str, str]:
+    return {k: probe.sysctl_get(None, k) for k in ROOT_SYSCTLS if os.path.exists(probe.sysctl_path(k))}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [s.name for s in discover.discover()])
+def test_lab_short_form_passes(name):
+    before = root_sysctls()
+    result = runner.run(discover.find(name), short=True)
+    assert not lab_leftovers(result.run_name), lab_leftovers(result.run_name)
+    assert root_sysctls() == before, "a lab changed a sysctl of the root namespace"
+    failed = [f"{c.id}: measured {c.measured_text()}, expected {c.expected} ({c.note})"
+              for c in result.checks if c.verdict == "fail"]
+    assert result.verdict != "fail", f"{result.reason}\n" + "\n".join(failed)
+    if result.verdict == "skip" or any(c.verdict == "skip" for c in result.checks):
+        reasons = result.reason + " ".join(c.note for c in result.checks)
+        assert name in MAY_SKIP and MAY_SKIP[name] in reasons, reasons
+        pytest.skip(f"{name}: {reasons[:200]}")
+    assert all(c.verdict == "pass" for c in result.checks)
+
+
+def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [lab for lab in state.labs() if lab.startswith(prefix)]
+        if found:
+            return found[0]
+        assert proc.poll() is None, proc.stderr.read()
+        time.sleep(0.05)
+    raise AssertionError(f"no lab {prefix}* came up")
+
+
+@pytest.mark.slow
+def test_lab_interrupted_midway_leaves_nothing():
+    """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
+    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "syn-retransmit", "--short"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lab = _run_name_of(proc, "lb-syn-retransmit-")
+        server = names.netns(lab, "server")
+        deadline = time.monotonic() + 20
+        while "netlab_lab" not in nodeexec.run(lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
+            assert time.monotonic() < deadline, "the lab never added its nftables rule"
+            time.sleep(0.05)
+        time.sleep(0.3)  # a connect() waiting on a dropped SYN
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert "taken down" in err
+    assert not netns.exists(server)
+    assert not lab_leftovers(lab), lab_leftovers(lab)
+
+
+TRAFFIC_LAB = """
+name: x
+nodes:
+  sw: {}
+  a: {}
+  b: {}
+bridges:
+  br0:
+    node: sw
+    subnet: 198.18.72.0/24
+    members: [a:eth0, b:eth0]
+"""
+
+
+def test_traffic_tools_in_a_lab(build, tmp_path):
+    from netlab.errors import NetlabError
+    from netlab.traffic import api
+
+    topo = build(TRAFFIC_LAB)
+    lab, a, b = topo.name, str(topo.address_of("a")), str(topo.address_of("b"))
+    with nodeexec.inside(lab, "b"):
+        listener = socket.create_server((b, 8072), backlog=16)
+    try:
+        hosts = api.sweep(lab, "a", "198.18.72.0/24", "arp", 1.0)
+        assert b in [h["ip"] for h in hosts]
+        assert b in [h["ip"] for h in api.sweep(lab, "a", "198.18.72.0/29", "ping", 1.0)]
+        shake = api.handshake(lab, "a", b, 8072)
+        assert shake["state"] == "ESTABLISHED"
+        listener.settimeout(2)
+        conn, peer = listener.accept()
+        assert peer == (a, shake["sport"])
+        conn.close()
+        answer = api.craft(lab, "a", b, proto="tcp", dport=8073, flags="S")
+        assert any(" RA" in r for r in answer["answers"]), answer  # a closed port answers RST
+        flood = api.synflood(lab, "a", b, 8072, 500, 5.0, hold=1.0)
+        assert flood["sent"] == 500 and flood["pps"] > 1000
+        with pytest.raises(NetlabError, match="outside"):
+            api.synflood(lab, "a", "198.18.73.2", 8072, 10, 1.0)
+    finally:
+        listener.close()
+    assert "netlab_traffic" not in nodeexec.run(lab, "a", ["nft", "list", "tables"], capture=True).stdout.decode()
+
+
+def test_capture_writes_a_pcap(build, tmp_path):
+    from netlab.traffic import api
+
+    topo = build(TRAFFIC_LAB)
+    lab, b = topo.name, str(topo.address_of("b"))
+    pcap = tmp_path / "icmp.pcap"
+    pinger = nodeexec.popen(lab, "a", ["ping", "-c", "8", "-i", "0.2", b], stdout=subprocess.DEVNULL)
+    try:
+        got = api.capture(lab, "b", str(pcap), "eth0", "icmp", count=4, seconds=5)
+    finally:
+        pinger.kill()
+        pinger.wait()
+    assert got["packets"] == 4 and Path(got["path"]).stat().st_size > 100
+    assert all("ICMP" in line for line in got["summary"])
