@@ -15,6 +15,7 @@ import io
 import os
 import subprocess
 import tarfile
+import time
 from collections.abc import Sequence
 
 import docker
@@ -92,12 +93,27 @@ class DockerBackend:
 
     def netns_attach(self, ns: str, container: str) -> None:
         c = self.api.containers.get(container)
-        state = c.attrs["State"]
-        if not state.get("Running") or not state.get("Pid"):
-            raise RuntimeError(f"container {container} is {state.get('Status')} (exit code {state.get('ExitCode')}): "
-                               f"{_last_log(c)}")
-        netns.attach(ns, state["Pid"])
+        pid = c.attrs["State"].get("Pid") if c.attrs["State"].get("Running") else None
+        if pid:
+            try:
+                netns.attach(ns, pid)
+                return
+            except OSError:
+                if os.path.exists(f"/proc/{pid}/ns/net"):
+                    raise
+                # the process went away while its namespace was being named: it exited
+        raise RuntimeError(_exited(c))
 
+
+def _exited(container, wait: float = 5.0) -> str:
+    """What a container that stopped says for itself: its state, exit code and last lines of log."""
+    deadline = time.monotonic() + wait
+    while container.attrs["State"].get("Running") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the engine records the exit a moment after the process is gone
+        container.reload()
+    state = container.attrs["State"]
+    return (f"container {container.name} is {state.get('Status')} (exit code {state.get('ExitCode')}): "
+            f"{_last_log(container)}")
 
 
 def _last_log(container, lines: int = 3) -> str:
