@@ -227,9 +227,6 @@ class Channel:
             close_fds(requests[start:])
         return out
 
-    def request(self, req: Request) -> OSError | bytes | None:
-        return self._chunk([req])[0]
-
     def _chunk(self, requests: Sequence[Request]) -> list[OSError | bytes | None]:
         first = self._seq + 1
         wire = bytearray()

@@ -111,9 +111,9 @@ def mininet(nodes: int, timeout: float = 600) -> dict | None:
             "left_behind": left}
 
 
-def compare(nodes: int, rounds: int, with_mininet: bool) -> dict:
+def compare(nodes: int, rounds: int, with_mininet: bool, lab: str = LAB) -> dict:
     """The best of ``rounds`` runs (by total), every run, and Mininet's figure if asked and installed."""
-    runs = [run(nodes) for _ in range(rounds)]
+    runs = [run(nodes, lab) for _ in range(rounds)]
     result = {**min(runs, key=lambda r: r["total_s"]), "rounds": runs}
     ref = mininet(nodes) if with_mininet else None
     if ref:

@@ -14,9 +14,10 @@ def register(bench_app: typer.Typer) -> None:
                    rounds: int = typer.Option(3, "--rounds", min=1),
                    compare: bool = typer.Option(True, "--compare/--no-compare",
                                                 help="Also time Mininet's `mn` on the same star, if installed."),
+                   lab: str = typer.Option(deploy.LAB, "--lab", help="Lab name of the star."),
                    as_json: bool = typer.Option(False, "--json")) -> None:
         """Bring up and tear down a star of N netns hosts on one bridge; print seconds."""
-        result = deploy.compare(nodes, rounds, compare)
+        result = deploy.compare(nodes, rounds, compare, lab)
         if as_json:
             ui.emit_json(result)
             return

@@ -11,12 +11,14 @@ import resource
 import subprocess
 
 import pytest
+from typer.testing import CliRunner
 
 from netlab import deploy, executor, loader, names, state
 from netlab import plan as planning
 from netlab.backend import netns
 from netlab.backend.kernel import KernelBackend
 from netlab.bench import deploy as bench
+from netlab.cli import app
 from netlab.errors import NetlabError
 from netlab.step import Step
 
@@ -162,3 +164,13 @@ def test_a_lab_with_more_namespaces_than_open_files_allowed_comes_up(lab_name):
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
         if state.exists(lab_name):
             deploy.down(lab_name)
+
+
+def test_bench_deploy_prints_seconds_as_json(lab_name):
+    result = CliRunner().invoke(app, ["bench", "deploy", "--nodes", "20", "--rounds", "2", "--no-compare",
+                                      "--lab", lab_name, "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["nodes"] == 20 and len(body["rounds"]) == 2
+    assert 0 < body["up_s"] and 0 < body["down_s"] and body["total_s"] == min(r["total_s"] for r in body["rounds"])
+    assert "mininet" not in body
