@@ -134,9 +134,9 @@ def test_capture_writes_a_pcap(build, tmp_path):
     topo = build(TRAFFIC_LAB)
     lab, b = topo.name, str(topo.address_of("b"))
     pcap = tmp_path / "icmp.pcap"
-    pinger = nodeexec.popen(lab, "a", ["ping", "-c", "8", "-i", "0.2", b], stdout=subprocess.DEVNULL)
+    pinger = nodeexec.popen(lab, "a", ["ping", "-c", "50", "-i", "0.2", b], stdout=subprocess.DEVNULL)
     try:
-        got = api.capture(lab, "b", str(pcap), "eth0", "icmp", count=4, seconds=5)
+        got = api.capture(lab, "b", str(pcap), "eth0", "icmp", count=4, seconds=10)
     finally:
         pinger.kill()
         pinger.wait()
