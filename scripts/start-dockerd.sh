@@ -44,6 +44,10 @@ stop_started() {
   if kill -0 "$pid" 2>/dev/null && grep -q dockerd "/proc/$pid/cmdline" 2>/dev/null; then
     kill -TERM "$pid"
     for _ in $(seq 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    # the engine's default sandbox namespace stays bound after it exits; nothing else uses it
+    if ! pgrep -x dockerd >/dev/null && mountpoint -q /run/docker/netns/default 2>/dev/null; then
+      umount /run/docker/netns/default || true
+    fi
   fi
   rm -f "$PIDFILE"
 }
