@@ -273,6 +273,18 @@ class NodeSpec(Strict):
     nat: tuple[NatRule, ...] = ()
     exec: tuple[str, ...] = ()
 
+    @field_validator("sysctls")
+    @classmethod
+    def _per_namespace(cls, value: dict) -> dict:
+        # kernel.*, vm.*, fs.* are one value for the whole machine: setting them "in a
+        # node" would change the real host. Global net.* keys are simply absent from a
+        # child namespace's /proc/sys, so writing them fails at `up` and rolls back.
+        for key in value:
+            if not re.match(r"^net\.[A-Za-z0-9_.-]+$", key):
+                raise ValueError(f"{key!r}: only per-namespace net.* sysctls may be set in a node "
+                                 "(kernel.*, vm.*, fs.* would change the whole machine)")
+        return value
+
 
 class Pool(Strict):
     ipv4: IpNetwork | None = None

@@ -132,3 +132,8 @@ def test_defaults_are_inherited_and_checked():
     topo = loader.load_text("name: lab\ndefaults:\n  sysctls: {net.ipv4.tcp_syncookies: 0}\nnodes: {a: {}, b: {forwarding: true}}\n")
     assert topo.nodes["a"].sysctls == {"net.ipv4.tcp_syncookies": 0}
     assert topo.nodes["b"].forwarding and topo.nodes["b"].sysctls
+
+
+def test_machine_wide_sysctls_are_refused():
+    (p,) = problems("name: lab\nnodes:\n  a:\n    sysctls: {fs.file-max: 100}\n")
+    assert "nodes.a.sysctls" in p and "only per-namespace net.* sysctls" in p
