@@ -8,6 +8,11 @@ OUT=${OUT:-out}
 MODE=${BENCH:-full}
 mkdir -p "$OUT"
 
+# The docker path of `bench paths` needs an engine: start one (without iptables; see the
+# script) if none runs, and stop only the one started here.
+engine=$(scripts/start-dockerd.sh start 2>/dev/null || echo "none")
+trap 'case "$engine" in started*) scripts/start-dockerd.sh stop >/dev/null ;; esac' EXIT
+
 if [ "$MODE" = short ]; then
   deploy_nodes=(100); paths_args=(--rounds 2 --engine builtin); conns_target=40000
 else
