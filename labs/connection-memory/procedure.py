@@ -95,8 +95,7 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
     quiet = steady(lab, s0, SOCKET_CACHES, slack)
     lab.step(f"{conns} connections ESTABLISHED")
     for _ in range(conns):
-        with lab.inside("client"):
-            c = socket.socket()
+        c = lab.socket("client")
         c.connect(listener.getsockname())
         clients.append(c)
         servers.append(listener.accept()[0])

@@ -16,8 +16,7 @@ def connect_all(lab, dest: tuple[str, int], source: str | None, no_port: bool, l
     """Connect to ``dest`` until an error or ``limit`` connections: (µs per connect(), errno)."""
     took: list[float] = []
     while len(took) < limit:
-        with lab.inside("client"):
-            s = socket.socket()
+        s = lab.socket("client")
         socks.append(s)
         try:
             if source:

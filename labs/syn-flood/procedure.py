@@ -10,21 +10,6 @@ from netlab.traffic import api
 from netlab.traffic.rst import rst_rule
 
 
-def timed_connect(lab, addr: tuple[str, int], timeout: float) -> tuple[float, int]:
-    with lab.inside("client"):
-        s = socket.socket()
-    s.settimeout(timeout)
-    t0 = time.perf_counter()
-    try:
-        s.connect(addr)
-        code = 0
-    except OSError as exc:
-        code = exc.errno or errno.ETIMEDOUT
-    took = time.perf_counter() - t0
-    s.close()
-    return took, code
-
-
 def run(lab) -> None:
     p = lab.params
     addr = (lab.addr("server"), int(p["port"]))
@@ -49,7 +34,7 @@ def flood_then_connect(lab, p: dict, addr: tuple[str, int]) -> None:
         lab.figure("syn_recv", lab.ss_states("server").get("SYN-RECV", 0), "requests",
                    "SYN-RECV sockets in ss")
         lab.step("legitimate connect(), tcp_syncookies = 0")
-        took, code = timed_connect(lab, addr, 30)
+        took, code = lab.timed_connect("client", addr, 30)
     lab.figure("legit_connect_s_nocookies", round(took, 3), "s")
     lab.figure("legit_errno_nocookies", code, "", errno.errorcode.get(code, "connected"))
     lab.figure("reqq_full_drop", moved.get("TcpExtTCPReqQFullDrop", 0), "SYNs", "TcpExtTCPReqQFullDrop delta")
@@ -57,7 +42,7 @@ def flood_then_connect(lab, p: dict, addr: tuple[str, int]) -> None:
     lab.step("legitimate connect(), tcp_syncookies = 1")
     lab.sysctl("server", "net.ipv4.tcp_syncookies", 1)
     with lab.counting("server") as moved:
-        took, code = timed_connect(lab, addr, 30)
+        took, code = lab.timed_connect("client", addr, 30)
     lab.figure("legit_connect_s_cookies", round(took, 3) if code == 0 else float("inf"), "s",
                errno.errorcode.get(code, "connected"))
     lab.figure("reqq_full_do_cookies", moved.get("TcpExtTCPReqQFullDoCookies", 0), "SYNs")

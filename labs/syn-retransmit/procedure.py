@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import errno
 import socket
-import time
 
 INITIAL_RTO_S = 1.0  # TCP_TIMEOUT_INIT
 LINEAR = "net.ipv4.tcp_syn_linear_timeouts"
@@ -21,22 +20,6 @@ def predicted_give_up_s(syn_retries: int) -> float:
     return INITIAL_RTO_S * ((2 << syn_retries) - 1)
 
 
-def timed_connect(lab, addr: tuple[str, int], timeout: float) -> tuple[float, int]:
-    """(seconds, errno or 0) of one blocking connect() from the client."""
-    with lab.inside("client"):
-        sock = socket.socket()
-    sock.settimeout(timeout)
-    t0 = time.perf_counter()
-    try:
-        sock.connect(addr)
-        code = 0
-    except OSError as exc:
-        code = exc.errno or errno.ETIMEDOUT
-    took = time.perf_counter() - t0
-    sock.close()
-    return took, code
-
-
 def drop_first_syns(lab, port: int, drops: int) -> None:
     """A fresh numgen counter: SYNs 0 … drops−1 to the port are dropped, the next passes."""
     lab.nft_flush("server")
@@ -50,7 +33,7 @@ def schedule(lab, name: str, linear: int, max_drops: int, addr: tuple[str, int])
     points = []
     for k in range(max_drops + 1):
         drop_first_syns(lab, addr[1], k)
-        took, code = timed_connect(lab, addr, predicted_connect_s(k, linear) + 5)
+        took, code = lab.timed_connect("client", addr, predicted_connect_s(k, linear) + 5)
         if code:
             raise RuntimeError(f"connect() after {k} lost SYNs failed: {errno.errorcode.get(code, code)}")
         lab.figure(f"{name}_connect_s_{k}", round(took, 3), "s", f"{k} SYNs dropped")
@@ -98,7 +81,7 @@ def _measure(lab, p: dict, addr: tuple[str, int]) -> None:
     lab.nft_flush("server")
     lab.nft("server", [f"input tcp dport {addr[1]} tcp flags & (syn | ack) == syn drop"])
     lab.sysctl("client", "net.ipv4.tcp_syn_retries", retries)
-    took, code = timed_connect(lab, addr, predicted_give_up_s(retries) + 10)
+    took, code = lab.timed_connect("client", addr, predicted_give_up_s(retries) + 10)
     lab.figure("give_up_s", round(took, 3), "s", f"tcp_syn_retries = {retries}")
     lab.figure("give_up_predicted_s", predicted_give_up_s(retries), "s")
     lab.figure("give_up_errno", code, "", errno.errorcode.get(code, "connected"))

@@ -13,8 +13,7 @@ def short_connections(lab, node: str, listener: socket.socket, count: int) -> in
     connect() calls succeeded before the first error."""
     addr = listener.getsockname()
     for i in range(count):
-        with lab.inside(node):
-            c = socket.socket()
+        c = lab.socket(node)
         try:
             c.connect(addr)
         except OSError:
@@ -83,8 +82,7 @@ def reuse(lab, listener: socket.socket, ports: int) -> None:
     lab.sysctl("reuser", "net.ipv4.tcp_tw_reuse", 0)
     made = short_connections(lab, "reuser", listener, ports)
     lab.figure("tw_reuser", made, "connections", "ports now in TIME_WAIT")
-    with lab.inside("reuser"):
-        c = socket.socket()
+    c = lab.socket("reuser")
     try:
         c.connect(listener.getsockname())
         code = 0

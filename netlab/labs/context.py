@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netlab import names, nodeexec
-from netlab.labs import probe
+from netlab.labs import probe, sockets
 from netlab.labs.checks import Figure
 from netlab.labs.procs import NodeProcess
 from netlab.labs.spec import LabSpec
@@ -91,6 +91,14 @@ class LabContext:
     def call(self, node: str, fn: Callable, *args: Any, timeout: float = 60, **kwargs: Any) -> Any:
         """``fn(*args)`` in a new process inside the node; its return value."""
         return self.spawn(node, fn, *args, **kwargs).result(timeout)
+
+    def socket(self, node: str):
+        """A TCP socket belonging to the node."""
+        return sockets.tcp_socket(self.ns(node))
+
+    def timed_connect(self, node: str, addr: tuple[str, int], timeout: float) -> tuple[float, int]:
+        """(seconds, errno or 0) of one blocking connect() from the node."""
+        return sockets.timed_connect(self.ns(node), addr, timeout)
 
     # --- kernel state ----------------------------------------------------------
     def sysctl(self, node: str, key: str, value: Any) -> str:
