@@ -13,7 +13,8 @@ import pytest
 
 from netlab import names
 from netlab.backend import netns
-from netlab.bench.conns import limits, memory, run_conns, runner
+from netlab.bench.conns import limits, memory, run_conns, runner, topology
+from tests.conftest import lab_leftovers
 from netlab.bench.conns.plan import Options
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
@@ -31,6 +32,12 @@ def workers_of(lab: str) -> list[int]:
         if comm[:3] in ("nlc", "nls") and comm[4:] == lab[:11]:
             found.append(int(pid))
     return found
+
+
+def nothing_left(lab: str) -> None:
+    """No worker alive, and neither the run's lab nor its parent namespace's lab left behind."""
+    assert not workers_of(lab)
+    assert not lab_leftovers(lab) and not lab_leftovers(topology.parent_lab(lab))
 
 
 def tcp_inuse(lab: str, node: str) -> int:
@@ -59,14 +66,15 @@ def test_forty_thousand_connections_counted_costed_and_gone(lab_name):
     assert r["rate_cps"] > 0 and r["series"] and r["series"][-1]["established"] == 40000
     assert r["conntrack"]["client"] == 0  # no firewall rule in the lab: nothing tracked
     assert r["teardown"]["time_wait"]["client"] > 0
-    assert not workers_of(lab_name)
+    assert r["tcp_ehash_entries"] >= 65536  # the namespaces' own established hash, not the host's
+    nothing_left(lab_name)
 
 
 def test_ports_scheme_one_client_ip_many_server_ports(lab_name):
     r = run_conns(20000, "ports", lab=lab_name, progress=False)
     assert r["established"] == 20000 and r["client_ips"] == 1
     assert r["server_ports"] == r["workers"]["server"] >= 2
-    assert not workers_of(lab_name)
+    nothing_left(lab_name)
 
 
 def test_memory_guard_stops_the_ramp_and_says_so(lab_name):
@@ -76,7 +84,7 @@ def test_memory_guard_stops_the_ramp_and_says_so(lab_name):
     assert r["stopped_by"] and r["stopped_by"].startswith("memory guard")
     assert "below the floor" in r["stopped_by"]
     assert 0 < r["established"] < r["plan"]["target"]
-    assert not workers_of(lab_name)
+    nothing_left(lab_name)
 
 
 def test_impossible_target_stops_before_building(lab_name):
@@ -99,5 +107,4 @@ def test_sigterm_mid_ramp_tears_everything_down(lab_name):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "torn down" in err
-    assert not workers_of(lab_name)
-    assert not netns.exists(names.netns(lab_name, "client"))
+    nothing_left(lab_name)

@@ -78,3 +78,14 @@ def test_generated_topology_puts_every_client_ip_on_one_veth_and_sysctls_in_the_
 def test_shipped_topology_file_loads():
     topo = loader.load("topologies/conns.yaml")
     assert len([i for i in topo.interfaces("client") if i.name == "eth0"][0].addresses) >= 2
+
+
+def test_parent_namespace_sizes_an_own_established_hash_for_the_run():
+    p = planning.derive(Options(target=1_000_000, lab="bc-unit"), limits.read())
+    assert topology.ehash_entries(p) == 1 << 20  # one bucket per socket, a power of two
+    small = planning.derive(Options(target=1000, lab="bc-unit"), limits.read())
+    assert topology.ehash_entries(small) == 1 << 16
+    topo = loader.load_text(topology.parent_text(p), "<test>")
+    assert topo.name == topology.parent_lab("bc-unit") == "bc-unit-p"
+    assert topo.nodes["parent"].sysctls == {"net.ipv4.tcp_child_ehash_entries": 1 << 20}
+    assert topology.parent_lab("x" * 32) == "x" * 30 + "-p"

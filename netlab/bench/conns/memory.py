@@ -94,6 +94,20 @@ def pss(pid: int) -> int:
     return 0
 
 
+def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by processes ``pids``, from /proc/<pid>/stat."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / tick, system / tick
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Kernel and worker memory at one moment."""

@@ -49,13 +49,16 @@ class Workers:
         n = len(self.server_jobs) + len(self.client_jobs)
         self.shared = self._ctx.RawArray("q", n * STRIDE)
         self.stop_flag = self._ctx.RawArray("q", 1)
-        self.slots = self._ctx.BoundedSemaphore(max(1, min(plan.active, plan.client_workers)))
         self.procs: list[multiprocessing.process.BaseProcess] = []
         self.pipes: list = []
 
     @property
     def pids(self) -> list[int]:
         return [p.pid for p in self.procs if p.pid]
+
+    def pids_of(self, role: str) -> list[int]:
+        jobs_ = self.server_jobs if role == SERVER else self.client_jobs
+        return [self.procs[j.index].pid for j in jobs_]
 
     def pid_of(self, role: str) -> int:
         """A live worker of ``role``: a window onto its namespace's /proc/<pid>/net."""
@@ -70,7 +73,7 @@ class Workers:
             if job.role == SERVER:
                 target, args = workers.serve, (job, theirs, self.shared, parent)
             else:
-                target, args = workers.connect, (job, theirs, self.shared, self.stop_flag, self.slots, parent)
+                target, args = workers.connect, (job, theirs, self.shared, self.stop_flag, parent)
             proc = self._ctx.Process(target=target, args=args, name=f"conns-{job.role}-{job.index}", daemon=True)
             proc.start()
             theirs.close()

@@ -80,13 +80,11 @@ class Run:
         self.conntrack_checked = False
 
     def execute(self) -> dict:
-        lab = self.plan.lab
-        existed = state.exists(lab) or any(netns.exists(names.netns(lab, n)) for n in (CLIENT, SERVER))
-        built = False
+        labs = (self.plan.lab, topology.parent_lab(self.plan.lab))
+        existed = {lab for lab in labs if state.exists(lab)}
         with _terminate_interrupts():
             try:
-                deploy.up(topology.build(self.plan))
-                built = True
+                self._build()
                 self.workers = Workers(self.plan)
                 self.workers.start()
                 return self._phases()
@@ -94,8 +92,15 @@ class Run:
                 with _signals_held():
                     if self.workers:
                         self.workers.stop()
-                    if (built or not existed) and state.exists(lab):
-                        deploy.down(lab)
+                    for lab in labs:  # the run's lab, then the parent: only what this run made
+                        if lab not in existed and state.exists(lab):
+                            deploy.down(lab)
+
+    def _build(self) -> None:
+        """The parent namespace first; the client and server namespaces created from inside it."""
+        deploy.up(topology.build_parent(self.plan))
+        with netns.entered(names.netns(topology.parent_lab(self.plan.lab), topology.PARENT)):
+            deploy.up(topology.build(self.plan))
 
     def _phases(self) -> dict:
         w = self.workers
@@ -116,6 +121,8 @@ class Run:
     def _ramp(self, before: memory.Snapshot) -> dict:
         w, plan = self.workers, self.plan
         series: list[dict] = []
+        cpu0 = {side: memory.cpu_seconds(w.pids_of(side)) for side in (CLIENT, SERVER)}
+        cpu_start = sum(map(sum, cpu0.values()))
         t0 = last_t = last_point = time.monotonic()
         last_n, last_progress, stopped_by, reached = 0, t0, None, None
         w.send(w.clients(), "go")
@@ -133,7 +140,8 @@ class Run:
                 update(n, rate, growth, mem.get("MemAvailable", 0))
                 if now - last_point >= SERIES_EVERY or n >= plan.target:
                     series.append({"t": round(now - t0, 2), "established": n, "rate_cps": round(rate),
-                                   "slab_growth": growth, "mem_available": mem.get("MemAvailable", 0)})
+                                   "slab_growth": growth, "mem_available": mem.get("MemAvailable", 0),
+                                   "cpu_s": round(sum(memory.cpu_seconds(w.pids)) - cpu_start, 2)})
                     last_point = now
                 if n >= plan.target:
                     reached = now
@@ -143,7 +151,12 @@ class Run:
                 if stopped_by:
                     break
         end = self._settle(reached)
-        return {"t0": t0, "end": end, "reached": reached is not None, "stopped_by": stopped_by, "series": series}
+        cpu = {}
+        for side in (CLIENT, SERVER):
+            user, system = memory.cpu_seconds(w.pids_of(side))
+            cpu[side] = {"user_s": round(user - cpu0[side][0], 2), "system_s": round(system - cpu0[side][1], 2)}
+        return {"t0": t0, "end": end, "reached": reached is not None, "stopped_by": stopped_by, "series": series,
+                "cpu": cpu}
 
     def _settle(self, reached: float | None) -> float:
         """Stop the clients; let the servers accept what the clients saw established."""
@@ -209,8 +222,11 @@ class Run:
         listeners = self.plan.server_workers
         ok = all(c[CLIENT] >= established and c[SERVER] - listeners >= established for c in checks)
         conntrack = {node: _conntrack_count(names.netns(self.plan.lab, node)) for node in (CLIENT, SERVER)}
+        with netns.entered(names.netns(self.plan.lab, CLIENT)):
+            ehash = int(machine.read_sysctl("net.ipv4.tcp_ehash_entries") or 0)
         return {"hold_s": self.opts.hold, "checks": len(checks), "verified": ok, "sockstat": stat,
-                "conntrack": {**conntrack, "max": self.limits.conntrack_max}}
+                "conntrack": {**conntrack, "max": self.limits.conntrack_max},
+                "ehash_entries": ehash}
 
     def _close(self, before: memory.Snapshot) -> dict:
         """Close every socket (clients first, as book §7.4.4 does), then count TIME_WAIT left behind."""

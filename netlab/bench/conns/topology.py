@@ -12,6 +12,37 @@ from netlab.bench.conns.plan import CLIENT_NET, LAB_SYN_BACKLOG, Plan
 from netlab.resolve import Topology
 
 CLIENT, SERVER = "client", "server"
+PARENT = "parent"
+MAX_EHASH = 1 << 24  # the kernel's upper bound for net.ipv4.tcp_child_ehash_entries
+
+
+def parent_lab(lab: str) -> str:
+    """Name of the lab that holds the namespace the run's namespaces are created from."""
+    return f"{lab[:30]}-p"
+
+
+def ehash_entries(plan: Plan) -> int:
+    """Buckets for each run namespace's own TCP established hash: one per socket it will hold."""
+    return min(MAX_EHASH, 1 << max(16, (plan.target + plan.server_workers).bit_length()))
+
+
+def parent_text(plan: Plan) -> str:
+    """A lab of one namespace whose net.ipv4.tcp_child_ehash_entries gives every namespace
+    created from it a TCP established hash of its own, sized for the run.
+
+    Otherwise all namespaces share the host's table (sized at boot: 262,144 buckets
+    here); two million sockets make its chains eight long, and every packet of every
+    handshake walks one. The sysctl is per namespace and read from the namespace that
+    creates a new one, so the run's namespaces are created from inside this one."""
+    return (f"name: {parent_lab(plan.lab)}\n"
+            f"nodes:\n"
+            f"  {PARENT}:\n"
+            f"    sysctls:\n"
+            f"      net.ipv4.tcp_child_ehash_entries: {ehash_entries(plan)}\n")
+
+
+def build_parent(plan: Plan) -> Topology:
+    return loader.load_text(parent_text(plan), f"<bench conns {parent_lab(plan.lab)}>")
 
 
 def text(plan: Plan) -> str:

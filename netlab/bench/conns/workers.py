@@ -55,7 +55,7 @@ class Job:
     first: int = 0                          # global number of this worker's first connection
     quota: int = 0
     window: int = 128
-    nap: float = 0.0                        # server: sleep after each accept batch, to batch wakeups
+    nap: float = 0.0                        # server: sleep after each accept batch (see plan.DEFAULT_NAP)
     backlog: int = 4096
     reuseport: bool = False
 
@@ -134,10 +134,8 @@ def _accept_all(lsock: socket.socket, fds: array, ep, shared, row: int) -> None:
     shared[row + COUNT] = len(fds)
 
 
-def connect(job: Job, control, shared, stop, slots, parent: int) -> None:
-    """Client worker: wait for "go" and a ramp slot, ramp to the quota, hold, close on "close",
-    exit on "exit". The slots (a semaphore) keep few workers connecting at once: two cores
-    serve a few busy processes better than a hundred taking turns."""
+def connect(job: Job, control, shared, stop, parent: int) -> None:
+    """Client worker: wait for "go", ramp to the quota, hold, close on "close", exit on "exit"."""
     _enter(job, parent)
     row = job.index * STRIDE
     shared[row + STATE] = READY
@@ -147,9 +145,8 @@ def connect(job: Job, control, shared, stop, slots, parent: int) -> None:
         if command == "exit":
             return
         if command == "go":
-            with slots:
-                shared[row + STATE] = RAMPING
-                fds = _ramp(job, shared, row, stop)
+            shared[row + STATE] = RAMPING
+            fds = _ramp(job, shared, row, stop)
             shared[row + STATE] = DONE
         elif command == "close":
             _close_all(fds)
