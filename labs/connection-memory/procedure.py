@@ -75,8 +75,10 @@ def run(lab) -> None:
                     s.close()
             if quiet:
                 break
+            lab.series.clear()
             lab.step("other sockets came and went on the machine meanwhile: measuring again")
         else:
+            lab.series.clear()
             for name in NOISY_FIGURES:
                 lab.skip_figure(name, f"{NOT_QUIET} in all {ROUNDS} rounds: /proc/slabinfo is machine-wide")
         lab.figure("rounds", round_, "", "rounds measured; a round is redone when a socket slab cache moved by "
@@ -127,9 +129,8 @@ def measure(lab, conns: int, listener: socket.socket, clients: list, servers: li
     time_wait = gained(s0, s3, PROMPT_CACHES, conns)
     lab.figure("time_wait_bytes", round(time_wait), "bytes/socket", "TCP, tw_sock_TCP and skb bytes per connection")
     lab.figure("time_wait_states", lab.ss_states("client").get("TIME-WAIT", 0), "sockets", "ss, client")
-    values = {"ESTABLISHED": est, "FIN_WAIT2": fin_wait2, "CLOSE_WAIT": close_wait, "TIME_WAIT": time_wait}
-    lab.chart("memory-per-state", "Kernel memory per socket, by TCP state (slab)", " · ".join(values),
-              "bytes per socket", {"slab bytes": list(enumerate(values.values()))}, kind="bar")
+    lab.bars("memory-per-state", "Kernel memory per socket, by TCP state (slab)", "bytes per socket",
+             {"ESTABLISHED": est, "FIN_WAIT2": fin_wait2, "CLOSE_WAIT": close_wait, "TIME_WAIT": time_wait})
     expected_tcp = ((s1, 2 * conns), (s2, conns), (s3, 0))
     return quiet and all(abs(s["TCP"].active_objs - s0["TCP"].active_objs - n) <= slack
                          for s, n in expected_tcp)

@@ -23,5 +23,4 @@ def run(lab) -> None:
         lab.figure(f"{key}_rr_p50_us", row["rr_p50_us"], "µs", "median request/response round trip")
         lab.figure(f"{key}_rr_tps", row["rr_tps"], "round trips/s")
         lab.figure(f"{key}_vs_loopback", round(row["rr_p50_us"] / base, 2), "×", "median round trip / loopback's")
-    lab.chart("hop-cost", "Round trip per path (median)", " · ".join(rows), "µs",
-              {"median round trip": [(i, row["rr_p50_us"]) for i, row in enumerate(rows.values())]}, kind="bar")
+    lab.bars("hop-cost", "Round trip per path (median)", "µs", {n: r["rr_p50_us"] for n, r in rows.items()})

@@ -13,6 +13,7 @@ def draw(series: Series, path: Path) -> Path:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     fig, ax = plt.subplots(figsize=(6.4, 3.6), dpi=110)
     try:
@@ -22,6 +23,8 @@ def draw(series: Series, path: Path) -> Path:
             for label, points in series.lines.items():
                 xs, ys = zip(*points) if points else ((), ())
                 ax.plot(xs, ys, marker="o" if len(points) < 30 else None, markersize=4, label=label)
+            if all(float(x).is_integer() for pts in series.lines.values() for x, _ in pts):
+                ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(series.title)
         ax.set_xlabel(series.x_label)
         ax.set_ylabel(series.y_label)
@@ -36,10 +39,11 @@ def draw(series: Series, path: Path) -> Path:
 
 
 def _bars(ax, series: Series) -> None:
-    """Bars: each line's points are (category index, value); categories are the x labels
-    given as the first label's point order (a line per group)."""
+    """One bar per category; several lines side by side."""
     groups = list(series.lines.items())
     width = 0.8 / max(len(groups), 1)
     for i, (label, points) in enumerate(groups):
-        xs = [x + i * width for x, _ in points]
-        ax.bar(xs, [y for _, y in points], width=width, label=label)
+        ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
+    if series.categories:
+        ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(series.categories))],
+                      series.categories)

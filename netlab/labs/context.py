@@ -39,7 +39,8 @@ class Series:
     x_label: str
     y_label: str
     lines: dict[str, list[tuple[float, float]]]
-    kind: str = "line"  # or "bar"
+    kind: str = "line"  # or "bar": x is the index of a category
+    categories: tuple[str, ...] = ()
 
 
 @dataclass
@@ -177,8 +178,14 @@ class LabContext:
         return value
 
     def chart(self, name: str, title: str, x_label: str, y_label: str,
-              lines: dict[str, list[tuple[float, float]]], kind: str = "line") -> None:
-        self.series.append(Series(name, title, x_label, y_label, lines, kind))
+              lines: dict[str, list[tuple[float, float]]]) -> None:
+        """A line chart for the report: one line per label, (x, y) points."""
+        self.series.append(Series(name, title, x_label, y_label, lines))
+
+    def bars(self, name: str, title: str, y_label: str, values: dict[str, float]) -> None:
+        """A bar chart for the report: one bar per category."""
+        self.series.append(Series(name, title, "", y_label, {y_label: list(enumerate(values.values()))},
+                                  "bar", tuple(values)))
 
     def skip(self, reason: str) -> None:
         """Skip the whole lab: the kernel lacks what it needs."""

@@ -210,3 +210,10 @@ def test_report_has_claims_figures_and_charts(tmp_path):
     text = path.read_text()
     assert "How long?" in text and "1 s \\| first" in text and "1.02 s" in text and "✅ pass" in text
     assert (tmp_path / "demo-t.png").stat().st_size > 1000 and "![connect() time](demo-t.png)" in text
+
+
+def test_bar_chart_has_one_bar_per_category(tmp_path):
+    from netlab.labs import charts
+
+    bars = Series("m", "memory", "", "bytes", {"bytes": [(0, 3500.0), (1, 250.0)]}, "bar", ("ESTAB", "TIME_WAIT"))
+    assert charts.draw(bars, tmp_path / "m.png").stat().st_size > 1000
