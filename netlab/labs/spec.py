@@ -112,6 +112,17 @@ class LabSpec(Strict):
                 raise ValueError(f"{v!r} is not a book section (e.g. 6.6.1 or 7)")
         return tuple(str(v) for v in values or ())
 
+    @field_validator("requires")
+    @classmethod
+    def _features(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        from netlab.backend.features import all_features
+
+        known = all_features()
+        for feature in value:
+            if feature not in known:
+                raise ValueError(f"{feature!r} is not a kernel feature netlab probes ({', '.join(known)})")
+        return value
+
     @model_validator(mode="after")
     def _unique_checks(self) -> "LabSpec":
         ids = [c.id for c in self.checks]

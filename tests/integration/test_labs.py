@@ -142,3 +142,28 @@ def test_capture_writes_a_pcap(build, tmp_path):
         pinger.wait()
     assert got["packets"] == 4 and Path(got["path"]).stat().st_size > 100
     assert all("ICMP" in line for line in got["summary"])
+
+
+def test_a_lab_needing_a_missing_kernel_feature_is_skipped(tmp_path, monkeypatch):
+    from netlab.backend import features
+
+    missing = [f for f in ("qdisc:netem", "qdisc:fq_codel", "link:ipvlan") if features.missing([f])]
+    if not missing:
+        pytest.skip("this kernel has netem, fq_codel and ipvlan: nothing to miss")
+    folder = tmp_path / "needs-it"
+    folder.mkdir()
+    (folder / "lab.yaml").write_text(f"""name: needs-it
+chapter: ["10"]
+question: Does it skip?
+duration: {{short: 1, full: 1}}
+requires: [{missing[0]}]
+checks:
+  - {{id: ran, claim: It ran, figure: ran, expect: "== 1"}}
+""")
+    (folder / "topology.yaml").write_text("name: x\nnodes:\n  a: {}\n")
+    (folder / "procedure.py").write_text("def run(lab):\n    lab.figure('ran', 1)\n")
+    monkeypatch.setenv(discover.ENV_DIR, str(tmp_path))
+    result = runner.run(discover.find("needs-it"), short=True)
+    assert result.verdict == "skip" and missing[0] in result.reason
+    assert [c.verdict for c in result.checks] == ["skip"]
+    assert not state.labs() or not any(lab.startswith("lb-needs-it-") for lab in state.labs())

@@ -65,6 +65,7 @@ def test_good_lab_yaml_loads(tmp_path):
     (('expect: ">= param.n"', "expect: lots"), "checks[0].expect"),
     (("duration: {short: 2, full: 10}", "duration: {short: 2}"), "duration.full"),
     (("question: Does it?", "question: Does it?\ncolour: red"), "colour: unknown field"),
+    (("question: Does it?", "question: Does it?\nrequires: [warp-drive]"), "not a kernel feature"),
 ])
 def test_bad_lab_yaml_names_line_and_field(tmp_path, change, where):
     folder = write_lab(tmp_path, GOOD.replace(*change))
