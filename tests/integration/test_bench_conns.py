@@ -41,11 +41,11 @@ def nothing_left(lab: str) -> None:
 
 
 def tcp_inuse(lab: str, node: str) -> int:
-    ns = names.netns(lab, node)
-    if not netns.exists(ns):
+    try:  # the namespace's file exists a moment before it is a namespace
+        with netns.entered(names.netns(lab, node)), open("/proc/thread-self/net/sockstat") as fh:
+            return memory.sockstat(fh.read())["TCP"]["inuse"]
+    except OSError:
         return 0
-    with netns.entered(ns), open("/proc/thread-self/net/sockstat") as fh:
-        return memory.sockstat(fh.read())["TCP"]["inuse"]
 
 
 def test_forty_thousand_connections_counted_costed_and_gone(lab_name):
@@ -98,13 +98,15 @@ def test_impossible_target_stops_before_building(lab_name):
 def test_sigterm_mid_ramp_tears_everything_down(lab_name):
     cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab_name]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.monotonic() + 60
-    while tcp_inuse(lab_name, "client") < 2000:
-        assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-        time.sleep(0.05)
-    assert workers_of(lab_name)
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=120)
+    try:
+        deadline = time.monotonic() + 60
+        while tcp_inuse(lab_name, "client") < 2000:
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        assert workers_of(lab_name)
+    finally:  # mid-ramp, or at once if the wait failed: never leave the run going
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "torn down" in err
     nothing_left(lab_name)
