@@ -98,7 +98,8 @@ sockperf: ---> percentile 50.000 =   30.675
 def test_sockperf_and_iperf3_output_parsed():
     s = reference.parse_sockperf(SOCKPERF)
     assert s["rate"] == round(24207 / 1.55, 1) and s["total_transactions"] == 31741
-    assert s["latency_us"]["p50"] == 30.675 and s["latency_us"]["p99_9"] == 157.313 and s["latency_us"]["mean"] == 64.018
+    lat = s["latency_us"]
+    assert lat["p50"] == 30.675 and lat["p99_9"] == 157.313 and lat["mean"] == 64.018
     with pytest.raises(reference.EngineError, match="no result"):
         reference.parse_sockperf("sockperf: ERROR: connect failed")
     i = reference.parse_iperf3('{"start": {"test_start": {"blksize": 131072}, "tcp_mss_default": 32768},'

@@ -30,7 +30,8 @@ def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracep
     server = client = None
     try:
         # the engine itself enters the node (setns at start), so it is started as a plain process
-        server = launch.spawn(ends, None, _engine("server", ends, ends.server, ends.server_cpu, *common, "--bind", ends.address))
+        argv = _engine("server", ends, ends.server, ends.server_cpu, *common, "--bind", ends.address)
+        server = launch.spawn(ends, None, argv)
         ready = launch.read_json_line(server, 15, "built-in server")
         argv = _engine("client", ends, ends.client, ends.client_cpu, *common, "--connect", ends.address,
                        "--port", str(ready["ready"]), "--seconds", str(seconds), "--warmup", str(warmup),
@@ -64,9 +65,9 @@ def summarize(metric: str, c: dict, s: dict) -> dict:
         units = max(c["measured_bytes"] // 65536, 1)  # stream costs are per 64 KiB
     else:
         total = c["transactions"] + c["warmup_transactions"]
-        out.update(rate=round(c["transactions"] / window, 1), client_transactions=total,
-                   server_transactions=s["transactions"], client_bytes=c["bytes"], server_bytes=s["bytes"],
-                   agree=total == s["transactions"] and c["bytes"] == s["bytes"])
+        out.update(rate=round(c["transactions"] / window, 1), transactions=c["transactions"],
+                   client_transactions=total, server_transactions=s["transactions"], client_bytes=c["bytes"],
+                   server_bytes=s["bytes"], agree=total == s["transactions"] and c["bytes"] == s["bytes"])
         units = c["transactions"]
         if metric == "rr":
             out.update(latency_us=c["latency_us"], mtu=c["mtu"], size=c["size"])

@@ -30,8 +30,9 @@ def print_table(result: dict) -> None:
     table = Table("path", "engine", "rr tps", "p50 µs", "p99 µs", "crr/s", "Gbit/s", "× loopback", "flagged",
                   title="netlab bench paths (medians over rounds; ratio with min–max)")
     for r in result["paths"]:
-        if "error" in r:
-            table.add_row(r["name"], r["engine"], f"[red]{r['error']}[/]", *[""] * 6)
+        if "error" in r or "skipped" in r:
+            why = f"[red]{r['error']}[/]" if "error" in r else f"[yellow]skipped: {r['skipped']}[/]"
+            table.add_row(r["name"], r["engine"], why, *[""] * 6)
             continue
         i = r["interference"]
         ratio = r["ratios"].get(r["ratio_metric"]) if r.get("ratio_metric") else None
@@ -65,7 +66,8 @@ def print_table(result: dict) -> None:
 def register(bench_app: typer.Typer) -> None:
     @bench_app.command("paths")
     def paths_cmd(
-        paths: Optional[str] = typer.Option(None, "--paths", help=f"Comma list (default all): {', '.join(definitions.PATHS)}."),
+        paths: Optional[str] = typer.Option(None, "--paths",
+                                            help=f"Comma list (default all): {', '.join(definitions.PATHS)}."),
         metric: Optional[str] = typer.Option(None, "--metric", help="Comma list of rr, crr, stream (default all)."),
         rounds: int = typer.Option(5, "--rounds", min=1, help="Interleaved rounds (median, min–max over them)."),
         engine: str = typer.Option("builtin", "--engine", help=f"One of: {', '.join(runner.ENGINE_CHOICES)}."),

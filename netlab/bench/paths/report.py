@@ -46,14 +46,16 @@ def markdown(result: dict) -> str:
         lines.append(f"| {r['name']} | {r['engine']} | {_span(sp.get('rr_tps'), 0)} | "
                      + " | ".join(_fmt(r.get(k)) for k in LATENCY)
                      + f" | {_span(sp.get('crr_cps'), 0)} | {_span(sp.get('stream_gbps'), 2)} | "
-                     + (f"{_span(ratio, 3)} ({r['ratio_metric']})" if ratio else r.get("error", "–"))
+                     + (f"{_span(ratio, 3)} ({r['ratio_metric']})" if ratio
+                        else r.get("error", r.get("skipped", "–")))
                      + f" | {_span((r.get('ratios') or {}).get('rr_p50_us'), 3)} |")
     if result.get("comparison"):
         lines += ["", "## Built-in against the reference tools (paired by round)", "",
                   "| path | built-in / sockperf rr tps | built-in / sockperf p50 latency | built-in / iperf3 stream |",
                   "|---|---|---|---|"]
         for c in result["comparison"]:
-            lines.append(f"| {c['name']} | {_span(c['rr_vs_sockperf'], 3)} | {_span(c.get('p50_latency_vs_sockperf'), 3)} "
+            lines.append(f"| {c['name']} | {_span(c['rr_vs_sockperf'], 3)} "
+                         f"| {_span(c.get('p50_latency_vs_sockperf'), 3)} "
                          f"| {_span(c['stream_vs_iperf3'], 3)} |")
     lines += ["", "## Targets", ""] + [f"- {t['target']}: {_mark(t['met'])} — {t['detail']}"
                                        for t in result["targets"]]
@@ -139,7 +141,7 @@ def charts(result: dict, outdir: str) -> list[str]:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ok = [r for r in result["paths"] if "error" not in r]
+    ok = [r for r in result["paths"] if "error" not in r and "skipped" not in r]
     engines = [e for e in result["engines"] if any(r["engine"] == e for r in ok)]
     paths = list(dict.fromkeys(r["name"] for r in ok))
 

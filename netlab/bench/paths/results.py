@@ -146,16 +146,17 @@ def _ordering(engine: str, rows: dict, samples: list[dict]) -> dict:
 
 def build(*, opts: dict, defs: list[PathDef], metrics: list[str], engines: tuple[str, ...], samples: list[dict],
           errors: dict[str, str], env: dict, calibration: dict | None, notes: list[str], cores: dict,
-          elapsed: float) -> dict:
+          elapsed: float, skipped: dict[str, str] | None = None) -> dict:
     """The JSON-ready result of a run."""
     idx = _index([s for s in samples if "error" not in s])
     rows = []
     for d in defs:
         for engine in engines:
             mine = [s for s in samples if s["path"] == d.name and s["engine"] == engine]
-            if d.name in errors:
+            if d.name in errors or d.name in (skipped or {}):
+                why = {"error": errors[d.name]} if d.name in errors else {"skipped": skipped[d.name]}
                 rows.append({"name": d.name, "engine": engine, **{k: None for k in (*VALUE, *LATENCY)},
-                             "ratio_to_loopback": None, "error": errors[d.name]})
+                             "ratio_to_loopback": None, **why})
             elif mine:
                 rows.append(_row(d, engine, mine, idx))
     comp = comparison(defs, samples, idx)
@@ -170,6 +171,7 @@ def build(*, opts: dict, defs: list[PathDef], metrics: list[str], engines: tuple
         "interference": {"flagged": sum(1 for i in inter if i["flagged"]), "samples": len(inter),
                          "max_foreign_cpu": max((i["foreign_cpu"] or 0 for i in inter), default=None),
                          "max_steal": max((i["steal"] for i in inter), default=None)},
-        "errors": [{"path": p, "error": e} for p, e in errors.items()], "notes": notes, "env": env,
+        "errors": [{"path": p, "error": e} for p, e in errors.items()],
+        "skipped": [{"path": p, "reason": e} for p, e in (skipped or {}).items()], "notes": notes, "env": env,
         "samples": samples,
     }

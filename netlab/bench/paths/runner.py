@@ -11,6 +11,7 @@ from dataclasses import asdict, dataclass
 from netlab.bench.paths import builtin, definitions, env as environment, lab as labs, reference, results
 from netlab.bench.paths.definitions import PathDef
 from netlab.bench.paths.launch import EngineError, Ends, cores
+from netlab.errors import NetlabError
 from netlab.labs.runner import signals_interrupt  # SIGTERM → KeyboardInterrupt, as every run here does
 
 ENGINE_CHOICES = {"builtin": ("builtin",), "sockperf": ("sockperf",), "iperf3": ("iperf3",),
@@ -72,9 +73,10 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     advance = progress or (lambda n: None)
     started = time.time()
     errors: dict[str, str] = {}
+    skipped: dict[str, str] = {}
     samples: list[dict] = []
     with signals_interrupt(), contextlib.ExitStack() as stack:
-        ends, topos = _build(defs, opts.lab, stack, errors, client_cpu, server_cpu)
+        ends, topos = _build(defs, opts, stack, errors, skipped)
         env = environment.collect(ends, topos)
         calibration = _calibrate(ends, opts, engine_names, metrics)
         for r in range(opts.rounds):
@@ -87,7 +89,7 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
                     advance(1)
         env["nodes_after"] = environment.lab_counters(topos)
     return results.build(opts=asdict(opts), defs=defs, metrics=metrics, engines=engine_names, samples=samples,
-                         errors=errors, env=env, calibration=calibration, notes=notes,
+                         errors=errors, skipped=skipped, env=env, calibration=calibration, notes=notes,
                          cores={"client": client_cpu, "server": server_cpu, "same_core": client_cpu == server_cpu},
                          elapsed=time.time() - started)
 
@@ -113,9 +115,12 @@ def _one(name: str, engine: str, metric: str, r: int, ends: Ends, opts: Options)
     return {"path": name, "round": r, **res}
 
 
-def _build(defs: list[PathDef], base: str, stack: contextlib.ExitStack, errors: dict[str, str],
-           client_cpu: int | None, server_cpu: int | None) -> tuple[dict[str, Ends], list]:
-    """Bring up each topology the paths need; Ends per path that could be built, an error for the rest."""
+def _build(defs: list[PathDef], opts: Options, stack: contextlib.ExitStack, errors: dict[str, str],
+           skipped: dict[str, str]) -> tuple[dict[str, Ends], list]:
+    """Bring up each topology the paths need; Ends per path that could be built, an error
+    (or, for an extra path not asked for by name, a reason to skip it) for the rest."""
+    client_cpu, server_cpu = cores(opts.same_core)
+    base, explicit = opts.lab, opts.paths is not None
     ends: dict[str, Ends] = {}
     topos = []
     by_file: dict[str, list[PathDef]] = {}
@@ -128,8 +133,11 @@ def _build(defs: list[PathDef], base: str, stack: contextlib.ExitStack, errors: 
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # a topology that cannot be built makes its paths errors, not the run
+            why = f"lab {lab} from {topology} could not be built: {exc}"
+            # an extra path (docker) nobody asked for by name is skipped where the machine cannot build it
+            optional = not explicit and topology != definitions.DEFAULT_TOPOLOGY and isinstance(exc, NetlabError)
             for d in group:
-                errors[d.name] = f"lab {lab} from {topology} could not be built: {exc}"
+                (skipped if optional else errors)[d.name] = why
             continue
         topos.append(topo)
         for d in group:
