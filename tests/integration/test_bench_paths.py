@@ -63,8 +63,11 @@ def test_a_path_that_cannot_be_built_is_an_error(lab_name):
     rows = {r["name"]: r for r in res["paths"]}
     assert rows["veth"]["rr_tps"] > 0
     assert "'nowhere' is not in paths.yaml" in rows["ghost"]["error"]
-    assert "could not be built" in rows["no-file"]["error"]
     assert rows["unbound"]["rr_tps"] is None and "Cannot assign requested address" in rows["unbound"]["errors"][0]
+    # an extra topology nobody asked for by name is skipped; asked for, it is an error
+    assert "could not be built" in rows["no-file"]["skipped"] and "error" not in rows["no-file"]
+    res = runner.run(runner.Options(paths=["no-file"], metrics=["rr"], rounds=1, seconds=0.05, lab=lab_name), table)
+    assert "could not be built" in res["paths"][0]["error"]
     assert not lab_leftovers(f"{lab_name}-none")
 
 
