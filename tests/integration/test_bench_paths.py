@@ -52,23 +52,27 @@ def test_reference_engines_beside_the_builtin(lab_name):
     assert res["env"]["tools"]["sockperf"] and res["env"]["tools"]["iperf3"]
 
 
-def test_a_path_that_cannot_be_built_is_an_error(lab_name):
+def test_a_path_that_cannot_be_built_is_an_error(lab_name, tmp_path):
+    broken = tmp_path / "paths-broken.yaml"
+    broken.write_text("name: broken\nnodes:\n  cl: {kind: nosuchkind}\n")
     table = MappingProxyType({p.name: p for p in (
         definitions.PATHS["veth"],
         PathDef("ghost", "cl", "nowhere", "198.18.1.2", "a server node the topology lacks"),
         PathDef("unbound", "cl", "vp", "198.18.1.77", "an address no interface of the server has"),
         PathDef("no-file", "cl", "vp", "198.18.1.2", "a topology that is not there", topology="paths-none.yaml"),
+        PathDef("broken", "cl", "vp", "198.18.1.2", "a topology the core refuses", topology=str(broken)),
     )})
     res = runner.run(runner.Options(metrics=["rr"], rounds=1, seconds=0.05, lab=lab_name), table)
     rows = {r["name"]: r for r in res["paths"]}
     assert rows["veth"]["rr_tps"] > 0
     assert "'nowhere' is not in paths.yaml" in rows["ghost"]["error"]
     assert rows["unbound"]["rr_tps"] is None and "Cannot assign requested address" in rows["unbound"]["errors"][0]
-    # an extra topology nobody asked for by name is skipped; asked for, it is an error
-    assert "could not be built" in rows["no-file"]["skipped"] and "error" not in rows["no-file"]
-    res = runner.run(runner.Options(paths=["no-file"], metrics=["rr"], rounds=1, seconds=0.05, lab=lab_name), table)
+    assert "No such file" in rows["no-file"]["error"]
+    # an extra topology the core refuses is skipped unless it was asked for by name
+    assert "unknown kind 'nosuchkind'" in rows["broken"]["skipped"] and "error" not in rows["broken"]
+    res = runner.run(runner.Options(paths=["broken"], metrics=["rr"], rounds=1, seconds=0.05, lab=lab_name), table)
     assert "could not be built" in res["paths"][0]["error"]
-    assert not lab_leftovers(f"{lab_name}-none")
+    assert not lab_leftovers(f"{lab_name}-none") and not lab_leftovers(f"{lab_name}-broken")
 
 
 def test_sigterm_takes_the_lab_down(lab_name):

@@ -24,7 +24,8 @@ class PathDef:
     """One path: ``client`` dials ``address`` where ``server`` listens.
 
     ``address`` is an IP literal or ``node:interface`` (that interface's first
-    address in the topology). ``topology`` is a file under topologies/."""
+    address in the topology). ``topology`` is a file under topologies/ (or an
+    absolute path)."""
 
     name: str
     client: str

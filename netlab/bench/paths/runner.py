@@ -7,6 +7,7 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from netlab.bench.paths import builtin, definitions, env as environment, lab as labs, reference, results
 from netlab.bench.paths.definitions import PathDef
@@ -57,7 +58,7 @@ def lab_name(base: str, topology: str) -> str:
     """The default topology's lab is ``base``; another file's is ``base-<stem>``."""
     if topology == definitions.DEFAULT_TOPOLOGY:
         return base
-    return f"{base}-{topology.removesuffix('.yaml').removeprefix('paths-')}"[:32]
+    return f"{base}-{Path(topology).stem.removeprefix('paths-')}"[:32]
 
 
 def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progress: Progress | None = None) -> dict:
