@@ -26,14 +26,14 @@ def slabs(lab) -> dict:
 
 
 def wait_quiet(lab, timeout: float = 8.0) -> None:
-    """Wait until the socket caches' object counts hold still (sockets of namespaces
-    deleted just before are freed asynchronously), at most ``timeout`` s."""
-    deadline, last = time.monotonic() + timeout, lab.slabinfo()
-    while time.monotonic() < deadline:
-        time.sleep(0.25)
+    """Wait until the socket caches' object counts hold still for two readings in a row
+    (sockets closed just before, and those of namespaces deleted just before, are freed
+    after an RCU grace period), at most ``timeout`` s."""
+    deadline, last, still = time.monotonic() + timeout, lab.slabinfo(), 0
+    while time.monotonic() < deadline and still < 2:
+        time.sleep(0.3)
         now = lab.slabinfo()
-        if moved(last, now, SOCKET_CACHES) < 10:
-            return
+        still = still + 1 if moved(last, now, SOCKET_CACHES) < 10 else 0
         last = now
 
 
