@@ -35,3 +35,9 @@ def ramp_bar(target: int, enabled: bool = True) -> Iterator[Update]:
             bar.refresh()
 
         yield update
+
+
+def phase(text: str, enabled: bool = True) -> None:
+    """One line on stderr saying what the run does now (teardown of a million sockets takes a while)."""
+    if enabled and sys.stderr.isatty():
+        ui.err.print(text, style="dim", highlight=False)

@@ -15,7 +15,8 @@ import signal
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections import deque
+from collections.abc import Callable, Iterator
 
 from netlab import deploy, names, state
 from netlab.backend import netns
@@ -32,7 +33,10 @@ STALL_S = 15.0      # no new connection for this long ends the run with an error
 
 
 class Interrupted(KeyboardInterrupt):
-    """SIGTERM, treated as Ctrl-C: the run tears down and re-raises."""
+    """SIGTERM or SIGHUP (the terminal went away), treated as Ctrl-C: the run tears down and re-raises."""
+
+
+STOPPERS = (signal.SIGTERM, signal.SIGHUP)
 
 
 @contextlib.contextmanager
@@ -44,11 +48,12 @@ def _terminate_interrupts() -> Iterator[None]:
     def on_term(signum, frame):
         raise Interrupted(f"signal {signal.Signals(signum).name}")
 
-    old = signal.signal(signal.SIGTERM, on_term)
+    old = {s: signal.signal(s, on_term) for s in STOPPERS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGTERM, old)
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 @contextlib.contextmanager
@@ -57,12 +62,35 @@ def _signals_held() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGTERM)}
+    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT,) + STOPPERS}
     try:
         yield
     finally:
         for s, h in old.items():
             signal.signal(s, h)
+
+
+class _Meter:
+    """The ramp's rate (over the last second) and its series (a point every SERIES_EVERY)."""
+
+    def __init__(self, t0: float, cpu: Callable[[], float]):
+        self.t0 = self.last_point = self.last_progress = t0
+        self.cpu = cpu
+        self.recent: deque[tuple[float, int]] = deque([(t0, 0)], maxlen=round(1 / TICK) + 1)
+        self.series: list[dict] = []
+
+    def tick(self, now: float, n: int, slab_growth: int, available: int, final: bool = False) -> float:
+        if n > self.recent[-1][1]:
+            self.last_progress = now
+        self.recent.append((now, n))
+        (t_old, n_old) = self.recent[0]
+        rate = (n - n_old) / (now - t_old) if now > t_old else 0.0
+        if now - self.last_point >= SERIES_EVERY or final:
+            self.series.append({"t": round(now - self.t0, 2), "established": n, "rate_cps": round(rate),
+                                "slab_growth": slab_growth, "mem_available": available,
+                                "cpu_s": round(self.cpu(), 2)})
+            self.last_point = now
+        return rate
 
 
 def _conntrack_count(ns: str) -> int | None:
@@ -90,6 +118,7 @@ class Run:
                 return self._phases()
             finally:
                 with _signals_held():
+                    display.phase(f"tearing down lab {self.plan.lab}", self.opts.progress)
                     if self.workers:
                         self.workers.stop()
                     for lab in labs:  # the run's lab, then the parent: only what this run made
@@ -109,7 +138,10 @@ class Run:
         established = min(w.count(w.servers()), w.count(w.clients()))
         after = memory.snapshot(w.pids)
         cost = memory.cost(before, after, established, 2 * established)
+        if self.opts.hold:
+            display.phase(f"holding {established:,} connections for {self.opts.hold:g} s", self.opts.progress)
         held = self._hold(established)
+        display.phase(f"closing {established:,} connections", self.opts.progress)
         t0 = time.monotonic()
         closed = self._close(before)
         result = self._report(ramp, established, before, cost, held)
@@ -120,34 +152,22 @@ class Run:
     # -- ramp -----------------------------------------------------------------
     def _ramp(self, before: memory.Snapshot) -> dict:
         w, plan = self.workers, self.plan
-        series: list[dict] = []
         cpu0 = {side: memory.cpu_seconds(w.pids_of(side)) for side in (CLIENT, SERVER)}
-        cpu_start = sum(map(sum, cpu0.values()))
-        t0 = last_t = last_point = time.monotonic()
-        last_n, last_progress, stopped_by, reached = 0, t0, None, None
+        meter = _Meter(time.monotonic(), lambda: sum(memory.cpu_seconds(w.pids)) - sum(map(sum, cpu0.values())))
+        stopped_by = reached = None
         w.send(w.clients(), "go")
         with display.ramp_bar(plan.target, self.opts.progress) as update:
             while True:
                 time.sleep(TICK)
-                now = time.monotonic()
-                n = w.count(w.servers())
-                mem = machine.meminfo()
-                rate = (n - last_n) / (now - last_t)
-                if n > last_n:
-                    last_progress = now
-                last_t, last_n = now, n
-                growth = mem.get("Slab", 0) - before.meminfo_slab
-                update(n, rate, growth, mem.get("MemAvailable", 0))
-                if now - last_point >= SERIES_EVERY or n >= plan.target:
-                    series.append({"t": round(now - t0, 2), "established": n, "rate_cps": round(rate),
-                                   "slab_growth": growth, "mem_available": mem.get("MemAvailable", 0),
-                                   "cpu_s": round(sum(memory.cpu_seconds(w.pids)) - cpu_start, 2)})
-                    last_point = now
+                now, n, mem = time.monotonic(), w.count(w.servers()), machine.meminfo()
+                growth, available = mem.get("Slab", 0) - before.meminfo_slab, mem.get("MemAvailable", 0)
+                rate = meter.tick(now, n, growth, available, final=n >= plan.target)
+                update(n, rate, growth, available)
                 if n >= plan.target:
                     reached = now
                     break
-                self._check_workers(n, now - last_progress)
-                stopped_by = self._guard(n, rate, growth, before.pss, mem.get("MemAvailable", 0))
+                self._check_workers(n, now - meter.last_progress)
+                stopped_by = self._guard(n, rate, growth, before.pss, available)
                 if stopped_by:
                     break
         end = self._settle(reached)
@@ -155,8 +175,8 @@ class Run:
         for side in (CLIENT, SERVER):
             user, system = memory.cpu_seconds(w.pids_of(side))
             cpu[side] = {"user_s": round(user - cpu0[side][0], 2), "system_s": round(system - cpu0[side][1], 2)}
-        return {"t0": t0, "end": end, "reached": reached is not None, "stopped_by": stopped_by, "series": series,
-                "cpu": cpu}
+        return {"t0": meter.t0, "end": end, "reached": reached is not None, "stopped_by": stopped_by,
+                "series": meter.series, "cpu": cpu}
 
     def _settle(self, reached: float | None) -> float:
         """Stop the clients; let the servers accept what the clients saw established."""

@@ -61,13 +61,14 @@ class Job:
 
 
 def _enter(job: Job, parent: int) -> None:
-    """Die with the parent, ignore Ctrl-C (the parent tears down), and move into the namespace."""
+    """Die with the parent, leave Ctrl-C to it, and move into the namespace."""
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
     libc.prctl(PR_SET_NAME, f"nl{job.role[0]}.{job.lab}"[:15].encode())
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C and a closed terminal reach the parent,
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)  # which tears down in order
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     gc.disable()  # a collection would touch, and so copy, every page shared with the parent
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
