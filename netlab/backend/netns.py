@@ -98,7 +98,8 @@ class MountPoints:
             except FileExistsError:
                 raise
             except OSError as exc:
-                if exc.errno not in (errno.ENOENT, errno.EMLINK):  # every name unlinked, or too many
+                # every name unlinked, too many names, or /run/netns mounted anew: a fresh inode
+                if exc.errno not in (errno.ENOENT, errno.EMLINK, errno.EXDEV):
                     raise
                 self.close()
         os.close(os.open(target, os.O_RDONLY | os.O_CREAT | os.O_EXCL, 0))
