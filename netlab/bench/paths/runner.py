@@ -77,7 +77,7 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     skipped: dict[str, str] = {}
     samples: list[dict] = []
     with signals_interrupt(), contextlib.ExitStack() as stack:
-        ends, topos = _build(defs, opts, stack, errors, skipped)
+        ends, topos = _build(defs, opts, (client_cpu, server_cpu), stack, errors, skipped)
         env = environment.collect(ends, topos)
         calibration = _calibrate(ends, opts, engine_names, metrics)
         for r in range(opts.rounds):
@@ -116,11 +116,10 @@ def _one(name: str, engine: str, metric: str, r: int, ends: Ends, opts: Options)
     return {"path": name, "round": r, **res}
 
 
-def _build(defs: list[PathDef], opts: Options, stack: contextlib.ExitStack, errors: dict[str, str],
-           skipped: dict[str, str]) -> tuple[dict[str, Ends], list]:
+def _build(defs: list[PathDef], opts: Options, cpus: tuple[int | None, int | None], stack: contextlib.ExitStack,
+           errors: dict[str, str], skipped: dict[str, str]) -> tuple[dict[str, Ends], list]:
     """Bring up each topology the paths need; Ends per path that could be built, an error
     (or, for an extra path not asked for by name, a reason to skip it) for the rest."""
-    client_cpu, server_cpu = cores(opts.same_core)
     base, explicit = opts.lab, opts.paths is not None
     ends: dict[str, Ends] = {}
     topos = []
@@ -151,7 +150,7 @@ def _build(defs: list[PathDef], opts: Options, stack: contextlib.ExitStack, erro
             except LookupError as exc:
                 errors[d.name] = str(exc)
                 continue
-            ends[d.name] = Ends(address, lab, d.client, d.server, client_cpu, server_cpu)
+            ends[d.name] = Ends(address, lab, d.client, d.server, *cpus)
     return ends, topos
 
 
