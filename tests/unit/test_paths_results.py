@@ -89,3 +89,18 @@ def test_cli_rejects_unknown_paths_before_building_anything():
     assert out.exit_code == 2 and "unknown path 'docker0'" in out.output
     out = CliRunner().invoke(app, ["bench", "paths", "--help"])
     assert out.exit_code == 0 and "--same-core" in out.output
+
+
+def test_flagged_rounds_left_out_of_ratios_while_enough_clean_ones_remain():
+    samples = []
+    for r in range(4):
+        disturbed = r == 0  # a round another process disturbed: the veth run crawled
+        samples.append(_rr("loopback", "builtin", r, 40000, 25))
+        samples.append(_rr("veth", "builtin", r, 4000 if disturbed else 36000, 25, flagged=disturbed))
+    res = results.build(opts={"lab": "bp", "engine": "builtin", "rounds": 4, "seconds": 1.0, "warmup": 0.3},
+                        defs=definitions.select(["loopback", "veth"]), metrics=["rr"], engines=("builtin",),
+                        samples=samples, errors={}, env={}, calibration=None, notes=[],
+                        cores={"client": 0, "server": 1, "same_core": False}, elapsed=1.0)
+    veth = next(r for r in res["paths"] if r["name"] == "veth")
+    assert veth["ratios"]["rr_tps"] == {"median": 0.9, "min": 0.9, "max": 0.9, "n": 3, "rounds": "clean"}
+    assert veth["ratio_to_loopback"] == 0.9 and veth["spread"]["rr_tps"]["min"] == 4000  # raw figures keep it

@@ -17,9 +17,11 @@ def _fmt(v, digits: int = 1) -> str:
 
 
 def _span(sp: dict | None, digits: int = 1) -> str:
+    """median (min–max); † when a ratio had to use flagged rounds too."""
     if not sp:
         return "–"
-    return f"{_fmt(sp['median'], digits)} ({_fmt(sp['min'], digits)}–{_fmt(sp['max'], digits)})"
+    mark = "†" if str(sp.get("rounds", "")).startswith("all") else ""
+    return f"{_fmt(sp['median'], digits)} ({_fmt(sp['min'], digits)}–{_fmt(sp['max'], digits)}){mark}"
 
 
 def _mark(met) -> str:
@@ -34,7 +36,9 @@ def markdown(result: dict) -> str:
              f"Kernel {env.get('kernel')}, {env.get('cpu')} ({env.get('cpus')} CPUs). Engines: "
              f"{', '.join(result['engines'])}; {result['rounds']} interleaved rounds of {result['seconds']} s "
              f"after {result['warmup']} s warm-up; client on CPU {cores['client']}, server on CPU {cores['server']}. "
-             "Figures are medians over rounds with (min–max).", ""]
+             "Figures are medians over rounds with (min–max). Ratios pair runs of the same round and leave "
+             "out rounds flagged for interference while at least 3 clean ones remain; † marks a ratio "
+             "that had to use flagged rounds too.", ""]
     if result.get("calibration"):
         lines += [f"Calibration on loopback: {result['calibration']}", ""]
     lines += ["## Figures", "",
