@@ -172,10 +172,25 @@ class KernelBackend:
         _one(lambda: self._many_link_up([{"ns": ns, "name": name, "master": master}]))
 
     def _many_link_up(self, batch: Sequence[dict]) -> None:
+        """Bring every link up, bridges last, each then synced (see below).
+
+        A bridge that comes up after its ports enables them all in one pass, and
+        the hosts' first IPv6 announcements (MLD, sent when their end gets carrier)
+        are dropped at its still-disabled ports instead of flooded to every other
+        host: for a 1,000-host star that flood was a million frame deliveries."""
         enslaved = [(i, a["ns"], a["master"]) for i, a in enumerate(batch) if a.get("master")]
         masters = dict(zip((i for i, _, _ in enslaved), self.nl.indexes(enslaved)))
-        self.nl.run([(i, a["ns"], rtnl.set_link(a["name"], up=True, master=masters.get(i)))
-                     for i, a in enumerate(batch)])
+        bridges = {(ns, name) for _, ns, name in enslaved}
+        last = [(i, a) for i, a in enumerate(batch) if (a["ns"], a["name"]) in bridges]
+        first = [(i, a) for i, a in enumerate(batch) if (a["ns"], a["name"]) not in bridges]
+        for part in (first, last):
+            self.nl.run([(i, a["ns"], rtnl.set_link(a["name"], up=True, master=masters.get(i))) for i, a in part])
+            # A veth whose peer is up has carrier at once, but the kernel applies it
+            # (qdisc, operstate, a bridge port starting to forward) in its linkwatch
+            # worker, ~100 devices a round, rounds a second apart: 1,000 pairs took
+            # 4 s more to carry traffic. Asking for each link applies its change now,
+            # so `up` returns a lab that works; it also learns the indexes.
+            self.nl.get_links([(i, a["ns"], a["name"]) for i, a in part])
 
     def link_delete(self, ns: str | None, name: str, **_: object) -> None:
         _one(lambda: self._many_link_delete([{"ns": ns, "name": name}]))

@@ -120,16 +120,23 @@ class Netlink:
         for i, ns, name in wanted:
             if name not in self._index.get(ns, ()):
                 first.setdefault((ns, name), (i, ns, name))
-        missing = list(first.values())
-        if missing:
-            try:
-                answers = self.run([(i, ns, rtnl.get_link(name)) for i, ns, name in missing])
-            except BatchFailed as exc:
-                if exc.cause.errno == errno.ENODEV:
-                    _, ns, name = next(m for m in missing if m[0] == exc.index)
-                    where = ns or "the root namespace"
-                    raise BatchFailed(exc.index, OSError(errno.ENODEV, f"no interface {name} in {where}")) from exc
-                raise
-            for (_, ns, name), answer in zip(missing, answers):
-                self._index.setdefault(ns, {})[name] = rtnl.link_index(answer)
+        self.get_links(list(first.values()))
         return [self._index[ns][name] for _, ns, name in wanted]
+
+    def get_links(self, wanted: Sequence[tuple[int, str | None, str]]) -> None:
+        """Ask the kernel for each link (RTM_GETLINK) and learn its index.
+
+        Asking for one link also makes the kernel apply a carrier change still
+        queued for its linkwatch worker (rtnl_getlink → linkwatch_sync_dev)."""
+        if not wanted:
+            return
+        try:
+            answers = self.run([(i, ns, rtnl.get_link(name)) for i, ns, name in wanted])
+        except BatchFailed as exc:
+            if exc.cause.errno == errno.ENODEV:
+                _, ns, name = next(w for w in wanted if w[0] == exc.index)
+                where = ns or "the root namespace"
+                raise BatchFailed(exc.index, OSError(errno.ENODEV, f"no interface {name} in {where}")) from exc
+            raise
+        for (_, ns, name), answer in zip(wanted, answers):
+            self._index.setdefault(ns, {})[name] = rtnl.link_index(answer)

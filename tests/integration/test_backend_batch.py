@@ -138,11 +138,14 @@ def test_300_hosts_on_one_bridge_really_work(lab_name):
     deploy.up(topo)
     try:
         assert len(lab_namespaces(lab_name)) == hosts + 1
-        out = subprocess.run(["ip", "-j", "-n", names.netns(lab_name, "sw"), "link", "show", "master", "br0"],
+        # read at once: `up` returns when every port forwards, not when the kernel's
+        # linkwatch worker gets round to it
+        out = subprocess.run(["ip", "-j", "-d", "-n", names.netns(lab_name, "sw"), "link", "show", "master", "br0"],
                              capture_output=True, text=True, check=True).stdout
         ports = json.loads(out)
         assert len(ports) == hosts
-        assert all("UP" in p["flags"] and p["ifalias"] == names.mark(lab_name, "sw") for p in ports)
+        assert all(p["operstate"] == "UP" and p["linkinfo"]["info_slave_data"]["state"] == "forwarding"
+                   and p["ifalias"] == names.mark(lab_name, "sw") for p in ports)
         member = subprocess.run(["ip", "-n", names.netns(lab_name, "h299"), "-o", "addr", "show", "eth0"],
                                 capture_output=True, text=True, check=True).stdout
         assert re.search(rf"inet {topo.address_of('h299')}/", member)
