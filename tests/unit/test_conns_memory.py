@@ -89,3 +89,11 @@ def test_parent_namespace_sizes_an_own_established_hash_for_the_run():
     assert topo.name == topology.parent_lab("bc-unit") == "bc-unit-p"
     assert topo.nodes["parent"].sysctls == {"net.ipv4.tcp_child_ehash_entries": 1 << 20}
     assert topology.parent_lab("x" * 32) == "x" * 30 + "-p"
+
+
+def test_machine_cpu_shares_from_proc_stat():
+    before = memory.machine_cpu("cpu  100 0 200 700 0 0 0 0 0 0\n")
+    after = memory.machine_cpu("cpu  150 0 300 700 0 0 50 0 0 0\n")
+    shares = memory.cpu_shares(before, after)
+    assert shares["system"] == 50.0 and shares["softirq"] == 25.0 and shares["idle"] == 0.0
+    assert set(memory.machine_cpu()) == set(memory.CPU_FIELDS)

@@ -108,6 +108,27 @@ def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
     return user / tick, system / tick
 
 
+CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+
+
+def machine_cpu(text: str | None = None) -> dict[str, int]:
+    """The whole machine's CPU time so far, in clock ticks per kind (the "cpu" line of /proc/stat).
+
+    A handshake over veth is mostly processed in softirq context, which the kernel
+    charges to no process: the machine's figures show what the workers' own miss."""
+    if text is None:
+        with open("/proc/stat") as fh:
+            text = fh.readline()
+    return dict(zip(CPU_FIELDS, (int(v) for v in text.split()[1:len(CPU_FIELDS) + 1])))
+
+
+def cpu_shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    """Per cent of the machine's time spent in each kind between two ``machine_cpu`` readings."""
+    delta = {k: after[k] - before[k] for k in CPU_FIELDS}
+    total = sum(delta.values()) or 1
+    return {k: round(100 * v / total, 1) for k, v in delta.items()}
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Kernel and worker memory at one moment."""

@@ -36,8 +36,8 @@ def figures(plan: Plan, limits: Limits, ramp: dict, established: int, before: me
         "ceiling": established if plan.ceiling else None,
         "peak_rate_cps": max((p["rate_cps"] for p in series), default=0),
         "ramp_cpu": ramp["cpu"],
-        "cpu_us_per_conn": round(sum(c["user_s"] + c["system_s"] for c in ramp["cpu"].values())
-                                 / established * 1e6, 1) if established else None,
+        "cpu_us_per_conn": round(sum(ramp["cpu"][s]["user_s"] + ramp["cpu"][s]["system_s"]
+                                     for s in ("client", "server")) / established * 1e6, 1) if established else None,
         "series": series,
         "memory": {
             "slab_growth": cost.slab_delta,
@@ -74,7 +74,9 @@ def lines(result: dict) -> list[str]:
         f"{what} ({result['scheme']} scheme: {result['client_ips']} client IP(s), "
         f"{result['server_ports']} server port(s), {result['workers']['client']}+{result['workers']['server']} workers)",
         f"setup {result['setup_s']:.2f} s, {result['rate_cps']:,} conn/s (peak {result['peak_rate_cps']:,}); "
-        f"workers' CPU {result['cpu_us_per_conn']} µs per connection",
+        f"workers' CPU {result['cpu_us_per_conn']} µs per connection (softirq not included: the machine was "
+        f"{result['ramp_cpu']['machine_pct']['softirq']} % in softirq, "
+        f"{result['ramp_cpu']['machine_pct']['idle']} % idle)",
         f"kernel: {result['kernel_bytes_per_conn'] / KiB:.2f} KiB per connection, "
         f"{result['kernel_bytes_per_socket']:,} B per socket (slabinfo; /proc/meminfo Slab says "
         f"{mem['meminfo_bytes_per_socket']:,} B, {mem['slabinfo_vs_meminfo_pct']:+.2f} %); slab +{_gib(mem['slab_growth'])}",

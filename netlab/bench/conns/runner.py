@@ -153,6 +153,7 @@ class Run:
     def _ramp(self, before: memory.Snapshot) -> dict:
         w, plan = self.workers, self.plan
         cpu0 = {side: memory.cpu_seconds(w.pids_of(side)) for side in (CLIENT, SERVER)}
+        machine0 = memory.machine_cpu()
         meter = _Meter(time.monotonic(), lambda: sum(memory.cpu_seconds(w.pids)) - sum(map(sum, cpu0.values())))
         stopped_by = reached = None
         w.send(w.clients(), "go")
@@ -175,6 +176,7 @@ class Run:
         for side in (CLIENT, SERVER):
             user, system = memory.cpu_seconds(w.pids_of(side))
             cpu[side] = {"user_s": round(user - cpu0[side][0], 2), "system_s": round(system - cpu0[side][1], 2)}
+        cpu["machine_pct"] = memory.cpu_shares(machine0, memory.machine_cpu())
         return {"t0": meter.t0, "end": end, "reached": reached is not None, "stopped_by": stopped_by,
                 "series": meter.series, "cpu": cpu}
 
