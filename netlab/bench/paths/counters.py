@@ -12,8 +12,12 @@ import time
 CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 TICK = os.sysconf("SC_CLK_TCK")
 # A round is flagged when others took more than this share of one CPU, or the
-# hypervisor stole more than this share of the machine.
-FOREIGN_LIMIT = 0.10
+# hypervisor stole more than this share of the machine. "Others" includes the
+# kernel's own share of the engine's work done outside its two processes (the
+# wake-up IPI on an idle CPU, ksoftirqd draining a veth backlog): measured here
+# with nothing else running, that is 5–20 % of a CPU, while a disturbed run
+# shows 45 % and more.
+FOREIGN_LIMIT = 0.25
 STEAL_LIMIT = 0.02
 
 

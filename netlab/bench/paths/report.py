@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 
+from netlab.bench.paths import counters
 from netlab.bench.paths.results import LATENCY
 
 CHARTS = ("latency.png", "ratio.png", "throughput.png")
@@ -91,8 +92,9 @@ def _costs(result: dict) -> list[str]:
 def _interference(result: dict) -> list[str]:
     i = result["interference"]
     out = ["", "## Interference", "",
-           f"{i['flagged']} of {i['samples']} runs flagged (another process used > 10 % of a CPU, or steal "
-           f"> 2 %); worst foreign load {_fmt(i['max_foreign_cpu'], 2)} CPU, worst steal {_fmt(i['max_steal'], 3)}."]
+           f"{i['flagged']} of {i['samples']} runs flagged (others used > {counters.FOREIGN_LIMIT:.0%} of a CPU, "
+           f"or steal > {counters.STEAL_LIMIT:.0%}); worst foreign load {_fmt(i['max_foreign_cpu'], 2)} CPU, "
+           f"worst steal {_fmt(i['max_steal'], 3)}."]
     for r in result["paths"]:
         if r.get("interference", {}).get("flagged"):
             out.append(f"- {r['name']} ({r['engine']}): {r['interference']['flagged']} of "
