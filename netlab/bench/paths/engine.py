@@ -11,11 +11,11 @@ then both their counts at the end. Modes (TCP, TCP_NODELAY for rr and crr):
   every transaction (perf_counter_ns into a preallocated array);
 - crr: connect, 1-byte request, 1-byte answer, close with SO_LINGER 0 (an RST,
   so no TIME_WAIT piles up); a last connection sending ``Q`` stops the server;
-- stream: the client writes ``--buffer`` bytes per send() until the time is
+- stream: the client writes ``--size`` bytes per send() until the time is
   up; the server reads until EOF.
 
 The client runs a warm-up first (discarded), then brackets the measured window
-with /proc snapshots and the net:netif_rx counter.
+with /proc snapshots and the tracepoint counters (Window).
 """
 
 from __future__ import annotations
