@@ -140,10 +140,12 @@ def _workers(opts: Options, target: int, cap: int, range_size: int) -> tuple[int
 
 
 def _check_fds(opts: Options, limits: Limits, target: int, client: int, server: int, cap: int) -> None:
-    per_server = target / server / (REUSEPORT_HEADROOM if opts.scheme == "ips" and server > 1 else 1)
-    per_worker = max(math.ceil(target / client), math.ceil(per_server))
-    if per_worker > cap:
-        need = max(math.ceil(target / cap), math.ceil(target / (cap * REUSEPORT_HEADROOM)))
+    # SO_REUSEPORT spreads by hash: in scheme ips a server worker must keep some room spare
+    room = cap * (REUSEPORT_HEADROOM if opts.scheme == "ips" and server > 1 else 1)
+    if target / client > cap or target / server > room:
+        per_worker = math.ceil(target / min(client, server))
+        need = max(math.ceil(target / cap), math.ceil(target / (cap * REUSEPORT_HEADROOM))
+                   if opts.scheme == "ips" else 0)
         raise LimitError(
             f"file descriptors: {_fmt(per_worker)} sockets per worker, but RLIMIT_NOFILE's hard limit is "
             f"{_fmt(limits.nofile_hard)} per process (`ulimit -Hn`; raising it needs CAP_SYS_RESOURCE, "
