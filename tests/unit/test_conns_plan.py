@@ -142,3 +142,14 @@ def test_limits_are_read_from_this_machine():
     assert found.nofile_hard >= found.nofile_soft > 0
     assert found.mem_total >= found.mem_available > 0
     assert found.port_range_host[0] <= found.port_range_host[1]
+
+
+def test_limits_met_during_a_ramp_name_their_setting():
+    import errno
+
+    from netlab.bench.conns import runner
+
+    p = derive(target=40_000)
+    assert "net.ipv4.ip_local_port_range (1024 65535)" in runner._lift(errno.EADDRNOTAVAIL, p)
+    assert "RLIMIT_NOFILE" in runner._lift(errno.EMFILE, p)
+    assert "fs.file-max" in runner._lift(errno.ENFILE, p)

@@ -10,6 +10,7 @@ and dies with its parent (PR_SET_PDEATHSIG).
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import gc
@@ -109,7 +110,8 @@ def serve(job: Job, control, shared, parent: int) -> None:
                     return
                 if command == "close":
                     for lsock in listeners.values():
-                        ep.unregister(lsock.fileno())
+                        with contextlib.suppress(OSError):  # unregistered already after EMFILE
+                            ep.unregister(lsock.fileno())
                         lsock.close()
                     listeners.clear()
                     _close_all(fds)
