@@ -76,7 +76,10 @@ def register(bench_app: typer.Typer) -> None:
         except NetlabError as exc:
             _fail(exc, as_json)
         except KeyboardInterrupt as exc:
-            ui.err.print(f"interrupted ({str(exc) or 'Ctrl-C'}): lab {lab} torn down, every worker ended", highlight=False)
+            said = f"interrupted ({str(exc) or 'Ctrl-C'}): lab {lab} torn down, every worker ended"
+            if as_json:
+                ui.emit_json({"ok": False, "error": said})
+            ui.err.print(said, highlight=False)
             raise typer.Exit(143 if isinstance(exc, runner.Interrupted) else 130) from None
         if as_json:
             ui.emit_json(result)
