@@ -143,7 +143,7 @@ class Run:
         held = self._hold(established)
         display.phase(f"closing {established:,} connections", self.opts.progress)
         t0 = time.monotonic()
-        closed = self._close(before)
+        closed = self._close(before, after)
         result = self._report(ramp, established, before, cost, held)
         result["teardown"] = closed
         result["teardown"]["close_s"] = round(time.monotonic() - t0, 3)
@@ -250,7 +250,7 @@ class Run:
                 "conntrack": {**conntrack, "max": self.limits.conntrack_max},
                 "ehash_entries": ehash}
 
-    def _close(self, before: memory.Snapshot) -> dict:
+    def _close(self, before: memory.Snapshot, held: memory.Snapshot) -> dict:
         """Close every socket (clients first, as book §7.4.4 does), then count TIME_WAIT left behind."""
         w = self.workers
         w.send(w.clients(), "close")
@@ -267,7 +267,7 @@ class Run:
         tw = {node: stat[node]["TCP"]["tw"] for node in stat}
         with netns.entered(names.netns(self.plan.lab, CLIENT)):
             buckets = machine.read_sysctl("net.ipv4.tcp_max_tw_buckets")
-        tw_cache = snap.slab.get("tw_sock_TCP", 0) - before.slab.get("tw_sock_TCP", 0)
+        tw_cache = snap.slab.get("tw_sock_TCP", 0) - held.slab.get("tw_sock_TCP", 0)
         total_tw = sum(tw.values())
         return {"time_wait": tw, "tcp_max_tw_buckets": int(buckets or 0),
                 "slab_growth_after_close": snap.meminfo_slab - before.meminfo_slab,
@@ -296,9 +296,27 @@ def run(opts: Options) -> dict:
     return Run(plan, limits, opts).execute()
 
 
+def _slab_settled(timeout: float = 60.0) -> None:
+    """Wait until the slab stops shrinking: a deleted namespace is cleaned up by a kernel worker
+    after `down` returns, and a round measured meanwhile would count its frees as its own."""
+    deadline = time.monotonic() + timeout
+    last = machine.meminfo().get("Slab", 0)
+    while time.monotonic() < deadline:
+        time.sleep(1.0)
+        now = machine.meminfo().get("Slab", 0)
+        if last - now < 16 * 1024 * 1024:
+            return
+        last = now
+
+
 def run_rounds(opts: Options, rounds: int = 1) -> dict:
-    """``rounds`` runs, each in a lab built afresh; the round with the median setup time, with all rounds."""
-    results = [run(opts) for _ in range(rounds)]
+    """``rounds`` runs, each in a lab built afresh once the last one's memory is back; the round
+    with the median setup time, with all rounds."""
+    results = []
+    for i in range(rounds):
+        if i:
+            _slab_settled()
+        results.append(run(opts))
     if rounds == 1:
         return results[0]
     ranked = sorted(results, key=lambda r: r["setup_s"])
