@@ -45,6 +45,8 @@ def run_conns(target: int | str = 40000, scheme: str = "ips", hold: float = 0,
     ``rate_cps``, ``kernel_bytes_per_conn``, ``kernel_bytes_per_socket``, ``user_bytes_per_conn``,
     ``workers``, ``client_ips``, ``slab``, ``series``, ``sockstat``, ``conntrack``, ``teardown``...).
 
+    ``progress`` draws the ramp's bar on stderr (only on a terminal); a caller with a Rich live
+    display of its own passes False. Call it from the main thread to have SIGTERM tear down too.
     Raises LimitError (a NetlabError) when a limit of the machine makes the target impossible."""
     from netlab.bench.conns import runner
 
