@@ -74,15 +74,19 @@ def down(lab: str, progress: Progress | None = None) -> list[str]:
     """Remove what ``up`` made for ``lab``, from its state record; return problems met.
 
     Without a record (lost, or never written), marked namespaces of the lab are still removed."""
-    if not state.exists(lab) and _orphans(lab):
-        return _sweep(lab)
+    if not state.exists(lab):
+        had_namespaces = bool(_orphans(lab))
+        problems = _sweep(lab)  # marked links and labelled containers go even then
+        if not had_namespaces:
+            state.read(lab)  # raises NoSuchLab, naming `netlab list`
+        return problems
     record = state.read(lab)
     backend = lab_backend()
     try:
         problems = executor.undo(record.steps, backend, progress)
     finally:
         backend.close()
-    problems += _sweep(lab)
+    problems += _sweep_namespaces(lab)
     state.remove(lab)
     return problems
 
@@ -92,13 +96,25 @@ def undo_count(lab: str) -> int:
     return sum(1 for s in state.read(lab).steps if s.undo)
 
 
-def _orphans(lab: str) -> list[str]:
-    return [ns for ns in netns.listing() if (names.parse_netns(ns) or ("",))[0] == lab]
+def _orphans(lab: str | None) -> list[str]:
+    """Namespaces named for ``lab`` (for any lab if None)."""
+    return [ns for ns in netns.listing()
+            if (owner := names.parse_netns(ns)) and (lab is None or owner[0] == lab)]
 
 
-def _sweep(lab: str) -> list[str]:
-    """Namespaces carrying the lab's name that the record did not list (none, unless
-    the record was lost); removed only if their lo carries netlab's mark."""
+def _sweep(lab: str | None) -> list[str]:
+    """What a lost record cannot list: namespaces named for ``lab`` (every lab if None)
+    whose lo carries netlab's mark, root-namespace links carrying the lab's mark, and
+    each kind's own objects (containers labelled with the lab)."""
+    problems = _sweep_namespaces(lab) + _sweep_root_links(lab)
+    for kind in kinds.KINDS.values():
+        sweep = getattr(kind, "sweep_all", None)
+        if sweep:
+            problems += sweep(lab)
+    return problems
+
+
+def _sweep_namespaces(lab: str | None) -> list[str]:
     problems = []
     for ns in _orphans(lab):
         if _marked(ns):
@@ -106,6 +122,23 @@ def _sweep(lab: str) -> list[str]:
         else:
             problems.append(f"{ns} is named like a netlab namespace but carries no mark: left alone")
     return problems
+
+
+def _sweep_root_links(lab: str | None) -> list[str]:
+    """Links in the root namespace whose alias marks them as a lab's with no record
+    (made for a `kind: host` node, then the record was lost)."""
+    live = set(state.labs())
+    backend = KernelBackend()
+    try:
+        for link in backend.ipr(None).get_links():
+            owner = names.parse_mark(link.get_attr("IFLA_IFALIAS"))
+            if owner and owner[0] not in live and (lab is None or owner[0] == lab):
+                backend.link_delete(None, link.get_attr("IFLA_IFNAME"))
+    except OSError as exc:
+        return [f"sweeping root-namespace links: {exc}"]
+    finally:
+        backend.close()
+    return []
 
 
 def _marked(ns: str) -> bool:
@@ -162,8 +195,5 @@ def down_all(progress: Progress | None = None) -> tuple[list[str], list[str]]:
         done.append(info.name)
         if progress:
             progress(1)
-    for extra in kinds.KINDS.values():
-        sweep = getattr(extra, "sweep_all", None)
-        if sweep:
-            problems += sweep()
+    problems += _sweep(None)
     return done, problems

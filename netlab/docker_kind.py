@@ -132,8 +132,9 @@ class DockerKind(NodeKind):
                             f"lab's interfaces (`netlab down {lab}` and `up` again)")
         return out
 
-    def sweep_all(self) -> list[str]:
-        """Remove every container carrying netlab's lab label (for ``down --all``); problems met."""
+    def sweep_all(self, lab: str | None = None) -> list[str]:
+        """Remove every container carrying netlab's lab label (of ``lab``, or of any lab
+        for ``down --all``); problems met."""
         from netlab.backend import docker as engine
 
         try:
@@ -142,7 +143,7 @@ class DockerKind(NodeKind):
             return []  # no engine: no container of netlab's can be running
         problems = []
         try:
-            for c in engine.ours(api):
+            for c in engine.ours(api, lab):
                 try:
                     c.remove(force=True, v=True)
                 except engine.DockerException as exc:

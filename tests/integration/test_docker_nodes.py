@@ -216,3 +216,11 @@ def test_down_all_sweep_removes_netlab_containers_only(busybox, docker_api):
         for c in (orphan, bystander):
             if engine.container_exists(docker_api, c.name):
                 c.remove(force=True)
+
+
+def test_down_without_the_state_record_removes_the_labs_containers(lab_name, busybox, docker_api):
+    topo = loader.load_text(f"name: {lab_name}\n" + mixed(busybox), "<test>")
+    deploy.up(topo)
+    os.unlink(names.state_file(lab_name))  # as if /run/netlab was lost
+    assert deploy.down(lab_name) == []
+    assert not engine.ours(docker_api, lab_name)
