@@ -154,12 +154,17 @@ def _print_status(view: dict) -> None:
 
 
 @app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
-def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Command to run, after --")) -> None:
+def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Command to run, after --"),
+          as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
+          ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
     try:
-        result = nodeexec.run(lab, node, command)
+        result = nodeexec.run(lab, node, command, capture=as_json)
     except (NetlabError, FileNotFoundError) as exc:
-        _fail(NetlabError(str(exc)), False)
+        _fail(NetlabError(str(exc)), as_json)
+    if as_json:
+        ui.emit_json({"returncode": result.returncode, "stdout": result.stdout.decode(errors="replace"),
+                      "stderr": result.stderr.decode(errors="replace")})
     raise typer.Exit(result.returncode)
 
 

@@ -186,6 +186,8 @@ def test_cli_up_status_exec_down(tmp_path, lab_name):
         assert "198.18.0.2/24" in addrs
         assert run("exec", lab_name, "h1", "--", "ping", "-c1", "-W2", "198.18.0.2").returncode == 0
         assert run("exec", lab_name, "h1", "--", "false").returncode == 1
+        captured = json.loads(run("exec", lab_name, "h2", "--json", "--", "cat", "/proc/sys/net/ipv4/ip_forward").stdout)
+        assert captured == {"returncode": 0, "stdout": "0\n", "stderr": ""}
         listed = json.loads(run("list", "--json").stdout)
         assert any(entry["name"] == lab_name and entry["status"] == "up" for entry in listed)
     finally:
