@@ -4,6 +4,8 @@ built-in/reference comparison, and the issue's targets checked."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from netlab.bench.paths.definitions import PathDef
 from netlab.bench.paths.stats import ratio, rounded, spread
 
@@ -32,7 +34,7 @@ def _flagged(sample: dict) -> bool:
     return bool((sample.get("interference") or {}).get("flagged"))
 
 
-def _paired(samples: list[dict], idx: dict, key: str, other: callable) -> dict | None:
+def _paired(samples: list[dict], idx: dict, key: str, other: Callable[[dict], tuple]) -> dict | None:
     """Spread over rounds of value(sample) / value(the sample ``other`` pairs it with).
 
     Pairs where either run was flagged for interference are left out while at
