@@ -196,16 +196,12 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
 def _register_plugins() -> None:
     """Sub-commands that live in their own modules (bench, lab, traffic)."""
     from netlab import cli_bench
+    from netlab.labs import cli as labs_cli
+    from netlab.traffic import cli as traffic_cli
 
-    cli_bench.register(app, bench_app)
-    for module in ("netlab.labs.cli", "netlab.traffic.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        mod.register(app, bench_app)
+    cli_bench.register(bench_app)
+    labs_cli.register(app, bench_app)
+    traffic_cli.register(app, bench_app)
 
 
 _register_plugins()

@@ -5,15 +5,10 @@ from __future__ import annotations
 import typer
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def register(bench_app: typer.Typer) -> None:
     from netlab.bench import deploy_cmd
+    from netlab.bench.conns import cli as conns_cli
+    from netlab.bench.paths import cli as paths_cli
 
-    deploy_cmd.register(bench_app)
-    for module in ("netlab.bench.paths.cli", "netlab.bench.conns.cli"):
-        try:
-            mod = __import__(module, fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name and module.startswith(exc.name):
-                continue
-            raise
-        mod.register(bench_app)
+    for module in (deploy_cmd, paths_cli, conns_cli):
+        module.register(bench_app)

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 from netlab.bench.conns.limits import meminfo
+from netlab.labs.probe import parse_sockstat
 
 
 def slabinfo(text: str | None = None, page_size: int | None = None) -> dict[str, int]:
@@ -66,14 +67,8 @@ def merged_caches(root: str = "/sys/kernel/slab") -> dict[str, list[str]]:
     return {n: sorted(a for a in names if a != n) for names in groups.values() for n in names}
 
 
-def sockstat(text: str) -> dict[str, dict[str, int]]:
-    """/proc/net/sockstat as {"TCP": {"inuse": .., "orphan": .., "tw": .., "alloc": .., "mem": ..}, ...}."""
-    out: dict[str, dict[str, int]] = {}
-    for line in text.splitlines():
-        proto, _, rest = line.partition(":")
-        words = rest.split()
-        out[proto.strip()] = {k: int(v) for k, v in zip(words[::2], words[1::2])}
-    return out
+# one parser of /proc/net/sockstat for the labs and this bench
+sockstat = parse_sockstat
 
 
 def sockstat_of(pid: int) -> dict[str, dict[str, int]]:
