@@ -4,8 +4,9 @@ One netlink socket per namespace, opened from inside it (a thread setns(2)s in,
 opens the socket, and comes back: the socket stays bound to that namespace),
 so no request forks a child. The ops a lab repeats once per node (namespace,
 mark, veth, link up, address, route, link delete) run a whole batch at once
-through ``pipeline.Netlink``: many requests per system call, no wait between
-them (see rtnl.py for why not pyroute2 there); the rest go through pyroute2.
+through ``pipeline.Netlink``: pyroute2's messages, many per system call, no
+wait between them (see rtnl.py for why not IPRoute there); the rest go through
+pyroute2's IPRoute.
 """
 
 from __future__ import annotations
@@ -235,8 +236,9 @@ class KernelBackend:
 
     def _many_qdisc_tbf(self, batch: Sequence[dict]) -> None:
         index = self.nl.indexes([(i, a["ns"], a["dev"]) for i, a in enumerate(batch)])
-        templates = {rate: rtnl.tbf_template(rate) for rate in {a["rate"] for a in batch}}
-        self.nl.run([(i, a["ns"], rtnl.replace_qdisc(index[i], templates[a["rate"]])) for i, a in enumerate(batch)])
+        options = {rate: rtnl.tbf_options(rate) for rate in {a["rate"] for a in batch}}
+        self.nl.run([(i, a["ns"], rtnl.replace_qdisc(index[i], "tbf", options[a["rate"]]))
+                     for i, a in enumerate(batch)])
 
     def qdisc_netem(self, ns: str | None, dev: str, delay: str) -> None:
         self.ipr(ns).tc("replace", "netem", index=self._index(ns, dev), handle="1:", delay=duration_us(delay))

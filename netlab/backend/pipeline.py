@@ -2,8 +2,9 @@
 
 Each namespace gets one ``rtnl.Channel`` for the backend's life (opened from
 inside it, or handed over by ``netns.create`` while the thread is still there);
-the requests for one namespace go out together, many per system call. Link
-indexes looked up by name are cached until their namespace or link goes.
+the requests for one namespace go out together, many per system call, as
+pyroute2 encodes them (rtnl.py). Link indexes looked up by name are cached
+until their namespace or link goes.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import os
 import resource
 from collections import OrderedDict
 from collections.abc import Sequence
+
+from pyroute2.netlink import nlmsg
 
 from netlab.backend import netns, rtnl
 
@@ -83,8 +86,9 @@ class Netlink:
         return os.open(netns.path(ns), os.O_RDONLY | os.O_CLOEXEC) if ns else os.dup(self._root_fd)
 
     # -- requests -----------------------------------------------------------------
-    def run(self, items: Sequence[Item], tolerate: tuple[int, ...] = ()) -> list[bytes | None]:
-        """Send every item's request in its namespace; return the answers in order.
+    def run(self, items: Sequence[Item], tolerate: tuple[int, ...] = ()) -> list[nlmsg | None]:
+        """Send every item's request in its namespace; return the answers in order
+        (a GET's decoded pyroute2 message, None for an acknowledged change).
 
         Raises BatchFailed naming the first failed item (errors whose errno is in
         ``tolerate`` count as done). Items of one namespace keep their order; items
@@ -92,7 +96,7 @@ class Netlink:
         by_ns: dict[str | None, list[int]] = {}
         for pos, (_, ns, _) in enumerate(items):
             by_ns.setdefault(ns, []).append(pos)
-        answers: list[bytes | None] = [None] * len(items)
+        answers: list[nlmsg | None] = [None] * len(items)
         failed: list[tuple[int, OSError]] = []
         groups = list(by_ns.items())
         for n, (ns, positions) in enumerate(groups):

@@ -1,5 +1,6 @@
-"""The fast path's rtnetlink messages, read back with pyroute2's own decoders
-(no root: nothing is sent), and the kernel's error answers parsed."""
+"""The fast path's rtnetlink messages, encoded as the channel sends them and read
+back with pyroute2's own decoders (no root: nothing is sent), and the kernel's
+answers parsed."""
 
 from __future__ import annotations
 
@@ -8,17 +9,26 @@ import os
 import socket
 import struct
 
+from pyroute2.netlink import NLM_F_ACK_TLVS, NLM_F_EXCL, NLMSG_ERROR
+from pyroute2.netlink.rtnl import RTM_NEWLINK
 from pyroute2.netlink.rtnl.ifaddrmsg import ifaddrmsg
-from pyroute2.netlink.rtnl.ifinfmsg import ifinfmsg
+from pyroute2.netlink.rtnl.ifinfmsg import IFF_UP, ifinfmsg
 from pyroute2.netlink.rtnl.rtmsg import rtmsg
 from pyroute2.netlink.rtnl.tcmsg import tcmsg
 
 from netlab.backend import rtnl
 
 
+def wire(req: rtnl.Request) -> bytes:
+    msg = req.message(1)
+    msg.encode()
+    return bytes(msg.data)
+
+
 def decoded(cls, req: rtnl.Request):
-    msg = cls(struct.pack("=IHHII", 16 + len(req.body), req.type, req.flags, 1, 0) + req.body)
+    msg = cls(wire(req))
     msg.decode()
+    assert msg["header"]["length"] == len(msg.data)
     return msg
 
 
@@ -32,12 +42,12 @@ def test_a_veth_is_one_request_with_both_ends_placed():
     assert info.get_attr("IFLA_INFO_KIND") == "veth"
     peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
     assert (peer.get_attr("IFLA_IFNAME"), peer.get_attr("IFLA_NET_NS_FD"), peer.get_attr("IFLA_MTU")) == ("nlp1", 8, 1400)
-    assert req.flags & rtnl.NLM_F_EXCL and req.fds == (7, 8)
+    assert msg["header"]["type"] == RTM_NEWLINK and msg["header"]["flags"] & NLM_F_EXCL and req.fds == (7, 8)
 
 
 def test_link_up_with_master_changes_only_the_up_flag():
     msg = decoded(ifinfmsg, rtnl.set_link("nlp1", up=True, master=3))
-    assert (msg["flags"], msg["change"]) == (rtnl.IFF_UP, rtnl.IFF_UP)
+    assert (msg["flags"], msg["change"]) == (IFF_UP, IFF_UP)
     assert (msg.get_attr("IFLA_IFNAME"), msg.get_attr("IFLA_MASTER")) == ("nlp1", 3)
     alias_only = decoded(ifinfmsg, rtnl.set_link("eth0", alias="netlab:l:a"))
     assert alias_only["change"] == 0 and alias_only.get_attr("IFLA_IFALIAS") == "netlab:l:a"
@@ -58,21 +68,43 @@ def test_routes_read_like_ip_route_add():
     assert default6.get_attr("RTA_DST") is None
     dev_route = decoded(rtmsg, rtnl.new_route("198.19.0.0/16", oif=4, metric=5))
     assert (dev_route.get_attr("RTA_DST"), dev_route["dst_len"], dev_route.get_attr("RTA_OIF")) == ("198.19.0.0", 16, 4)
-    assert dev_route["scope"] == rtnl.RT_SCOPE_LINK and dev_route.get_attr("RTA_PRIORITY") == 5
+    assert dev_route["scope"] == 253 and dev_route.get_attr("RTA_PRIORITY") == 5
 
 
 def test_a_tbf_template_is_put_on_each_device():
-    msg = decoded(tcmsg, rtnl.replace_qdisc(9, rtnl.tbf_template("100mbit")))
+    options = rtnl.tbf_options("100mbit")
+    msg = decoded(tcmsg, rtnl.replace_qdisc(9, "tbf", options))
+    assert decoded(tcmsg, rtnl.replace_qdisc(10, "tbf", options))["index"] == 10
     assert (msg["index"], msg["handle"], msg.get_attr("TCA_KIND")) == (9, 0x10000, "tbf")
     assert msg.get_attr("TCA_OPTIONS").get_attr("TCA_TBF_PARMS")["rate"] == 100_000_000 // 8
 
 
+def kernel_error(request: bytes, code: int, note: bytes) -> bytes:
+    """An NLMSG_ERROR answer as the kernel writes it with extended acks on and
+    not capped: the error, the whole failed request, then the TLVs."""
+    tlv = struct.pack("=HH", 4 + len(note), 1) + note + b"\0" * (-len(note) % 4)  # NLMSGERR_ATTR_MSG
+    body = struct.pack("=i", code) + request + tlv
+    seq = struct.unpack_from("=I", request, 8)[0]
+    return struct.pack("=IHHII", 16 + len(body), NLMSG_ERROR, NLM_F_ACK_TLVS, seq, 0) + body
+
+
 def test_an_error_answer_carries_the_kernels_own_words():
-    request_header = struct.pack("=IHHII", 16, rtnl.RTM_NEWADDR, 0, 1, 0)
-    note = rtnl.attr(rtnl.NLMSGERR_ATTR_MSG, b"ipv4: Address already assigned\0")
-    body = struct.pack("=i", -errno.EEXIST) + request_header + note
-    answer = struct.pack("=IHHII", 16 + len(body), rtnl.NLMSG_ERROR, rtnl.NLM_F_CAPPED | rtnl.NLM_F_ACK_TLVS, 1, 0)
-    err = rtnl._error(memoryview(answer + body), rtnl.NLM_F_CAPPED | rtnl.NLM_F_ACK_TLVS)
+    request = wire(rtnl.new_addr(5, "198.18.0.2/24"))
+    (msg,) = rtnl.Answers().parse(kernel_error(request, -errno.EEXIST, b"ipv4: Address already assigned\0"))
+    err = rtnl._error(msg)
     assert isinstance(err, FileExistsError)
     assert err.strerror == f"{os.strerror(errno.EEXIST)} (ipv4: Address already assigned)"
+    plain = rtnl._error(next(rtnl.Answers().parse(kernel_error(request, -errno.ENODEV, b""))))
+    assert isinstance(plain, OSError) and plain.strerror == os.strerror(errno.ENODEV)
 
+
+def test_an_ack_is_none_and_a_link_answer_gives_its_index():
+    ack = struct.pack("=IHHIIi", 36, NLMSG_ERROR, 0x100, 4, 0, 0) + struct.pack("=IHHII", 32, RTM_NEWLINK, 5, 4, 0)
+    (msg,) = rtnl.Answers().parse(ack)
+    assert rtnl._error(msg) is None
+    answer = ifinfmsg()
+    answer["header"]["type"], answer["index"] = RTM_NEWLINK, 42
+    answer["attrs"] = [["IFLA_IFNAME", "eth0"], ["IFLA_MTU", 1500]]
+    answer.encode()
+    (link,) = rtnl.Answers().parse(bytes(answer.data))
+    assert rtnl.link_index(link) == 42
