@@ -18,6 +18,7 @@ import time
 
 from netlab import deploy, loader
 from netlab.backend.kernel import KernelBackend
+from netlab.bench.settle import namespaces_alive, settle
 from netlab.resolve import Topology
 
 LAB = "bench-deploy"
@@ -52,32 +53,6 @@ def run(nodes: int, lab: str = LAB, settle_timeout: float | None = None) -> dict
     t2 = time.perf_counter()
     return {"nodes": nodes, "up_s": round(t1 - t0, 3), "down_s": round(t2 - t_down, 3),
             "total_s": round(t2 - t0, 3), "settle_s": settle(before, settle_timeout or 2 + nodes / 100)}
-
-
-def namespaces_alive() -> int | None:
-    """Network namespaces the kernel holds right now (its net_namespace slab), or None if unreadable."""
-    try:
-        with open("/proc/slabinfo") as fh:
-            for line in fh:
-                if line.startswith("net_namespace "):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
-
-
-def settle(baseline: int | None, timeout: float, slack: int = 8) -> float | None:
-    """Wait until the kernel is back to ``baseline`` namespaces (within ``slack``: other
-    users come and go); seconds waited, or None if that cannot be seen or took too long."""
-    if baseline is None:
-        return None
-    start = time.perf_counter()
-    while time.perf_counter() - start < timeout:
-        alive = namespaces_alive()
-        if alive is None or alive <= baseline + slack:
-            return round(time.perf_counter() - start, 3)
-        time.sleep(0.05)
-    return None
 
 
 def mininet(nodes: int, timeout: float = 600) -> dict | None:

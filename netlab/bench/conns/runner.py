@@ -25,6 +25,7 @@ from netlab.bench.conns.plan import EST_BYTES_PER_CONN, GiB, LimitError, Options
 from netlab.bench.conns.pool import Workers
 from netlab.bench.conns.topology import CLIENT, SERVER
 from netlab.bench.conns.workers import CLOSED, DONE, FATAL
+from netlab.bench.settle import wait_steady
 from netlab.errors import NetlabError
 
 TICK = 0.1          # seconds between two looks at the counters
@@ -133,6 +134,9 @@ class Run:
 
     def _phases(self) -> dict:
         w = self.workers
+        # a lab taken down just before (a test, a bench round) is still being freed by the
+        # kernel: its slab would shrink under this run's baseline
+        wait_steady()
         before = memory.snapshot(w.pids)
         ramp = self._ramp(before)
         established = min(w.count(w.servers()), w.count(w.clients()))
