@@ -77,6 +77,7 @@ def down(lab: str, progress: Progress | None = None) -> list[str]:
     if not state.exists(lab):
         had_namespaces = bool(_orphans(lab))
         problems = _sweep(lab)  # marked links and labelled containers go even then
+        state.remove(lab)  # a half-written record, if `up` was killed while writing it
         if not had_namespaces:
             state.read(lab)  # raises NoSuchLab, naming `netlab list`
         return problems

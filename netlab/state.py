@@ -59,10 +59,12 @@ def exists(lab: str) -> bool:
 
 
 def remove(lab: str) -> None:
-    try:
-        os.unlink(names.state_file(lab))
-    except FileNotFoundError:
-        pass
+    """Remove the record, and a half-written one that `kill -9` may have left."""
+    for path in (names.state_file(lab), names.state_file(lab) + ".tmp"):
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
 
 
 def labs() -> list[str]:

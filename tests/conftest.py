@@ -27,8 +27,9 @@ def pytest_collection_modifyitems(config, items):
 def lab_leftovers(lab: str) -> list[str]:
     """Everything of ``lab`` still on the machine: namespaces, state, marked root-ns links."""
     found = [f"netns {ns}" for ns in netns.listing() if (names.parse_netns(ns) or ("",))[0] == lab]
-    if state.exists(lab):
-        found.append(f"state {names.state_file(lab)}")
+    for path in (names.state_file(lab), names.state_file(lab) + ".tmp"):
+        if os.path.exists(path):
+            found.append(f"state {path}")
     found += [f"link {name}" for name, alias in _root_links() if (names.parse_mark(alias) or ("",))[0] == lab]
     return found
 
