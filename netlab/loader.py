@@ -97,8 +97,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def load_text(text: str, source: str = "<string>") -> Topology:
-    """Parse and check a topology; raise TopologyError with every problem found."""
+def read_mapping(text: str, source: str, expected: str) -> tuple[Any, "_Locator"]:
+    """YAML text → (its top-level mapping with line numbers, a locator for it); a syntax
+    error or a non-mapping is a TopologyError at its place (``expected`` says what a file holds)."""
     yaml = YAML(typ="rt")
     yaml.allow_duplicate_keys = False
     try:
@@ -108,8 +109,13 @@ def load_text(text: str, source: str = "<string>") -> Topology:
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise TopologyError([Problem(source, line, col, "(yaml)", f"{exc.problem or exc.context}")]) from None
     if not isinstance(raw, dict):
-        raise TopologyError([Problem(source, 1, 1, "(file)", "a topology is a mapping with `name` and `nodes`")])
-    locator = _Locator(source, raw)
+        raise TopologyError([Problem(source, 1, 1, "(file)", expected)])
+    return raw, _Locator(source, raw)
+
+
+def load_text(text: str, source: str = "<string>") -> Topology:
+    """Parse and check a topology; raise TopologyError with every problem found."""
+    raw, locator = read_mapping(text, source, "a topology is a mapping with `name` and `nodes`")
     problems: list[Problem] = []
     try:
         topo = TopologyFile.model_validate(_plain(raw))

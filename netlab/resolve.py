@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass, field
 
 from netlab import names
-from netlab.model import DEFAULT_POOLS, Bridge, Endpoint, Interface, Link, NodeSpec, Pool, Route, TopologyFile
+from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Pool, Route, TopologyFile
 
 Path = tuple
 Errors = list[tuple[Path, str]]

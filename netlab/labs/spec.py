@@ -12,11 +12,9 @@ from pathlib import Path
 from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from ruamel.yaml import YAML
-from ruamel.yaml.error import MarkedYAMLError
 
 from netlab.errors import Problem, TopologyError
-from netlab.loader import _Locator, _plain, _pydantic_problems
+from netlab.loader import _plain, _pydantic_problems, read_mapping
 
 LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 SECTION = re.compile(r"^\d+(\.\d+){0,2}$")
@@ -145,15 +143,7 @@ class LabSpec(Strict):
 
 def load_text(text: str, source: str, folder: Path) -> LabSpec:
     """Parse and check a lab.yaml; TopologyError lists every problem as file:line:col."""
-    try:
-        raw = YAML(typ="rt").load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise TopologyError([Problem(source, line, col, "(yaml)", f"{exc.problem or exc.context}")]) from None
-    if not isinstance(raw, dict):
-        raise TopologyError([Problem(source, 1, 1, "(file)", "a lab.yaml is a mapping with name, chapter, question")])
-    locator = _Locator(source, raw)
+    raw, locator = read_mapping(text, source, "a lab.yaml is a mapping with name, chapter, question")
     try:
         spec = LabSpec.model_validate({**_plain(raw), "folder": folder})
     except ValidationError as err:
