@@ -22,14 +22,8 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout
 
 
 def _fail(exc: NetlabError, as_json: bool) -> None:
-    if as_json:
-        body = {"ok": False, "error": str(exc)}
-        if isinstance(exc, TopologyError):
-            body["problems"] = [p.__dict__ for p in exc.problems]
-        ui.emit_json(body)
-    else:
-        ui.err.print(f"[red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(1 if not isinstance(exc, TopologyError) else 2)
+    # exit 2 for a bad topology file (as argument errors do), 1 for everything else
+    ui.fail(exc, as_json, 2 if isinstance(exc, TopologyError) else 1)
 
 
 @app.command()

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -29,3 +30,16 @@ def progress(label: str, total: int, enabled: bool = True) -> Iterator[Callable[
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+def fail(exc: Exception, as_json: bool, code: int = 1) -> None:
+    """Report an error the user can act on (JSON on stdout, or a line on stderr) and exit with ``code``."""
+    if as_json:
+        body: dict[str, Any] = {"ok": False, "error": str(exc)}
+        problems = getattr(exc, "problems", None)  # a TopologyError: each at file:line:col
+        if problems:
+            body["problems"] = [p.__dict__ for p in problems]
+        emit_json(body)
+    else:
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)

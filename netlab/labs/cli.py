@@ -19,11 +19,7 @@ VERDICT_STYLE = {"pass": "[green]pass[/]", "fail": "[red]fail[/]", "skip": "[yel
 
 
 def _fail(exc: NetlabError, as_json: bool) -> None:
-    if as_json:
-        ui.emit_json({"ok": False, "error": str(exc)})
-    else:
-        ui.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(2)
+    ui.fail(exc, as_json, 2)
 
 
 def _duration(spec: LabSpec) -> str:

@@ -21,11 +21,7 @@ def _done(result, as_json: bool, text: str) -> None:
 
 
 def _fail(exc: Exception, as_json: bool) -> None:
-    if as_json:
-        ui.emit_json({"ok": False, "error": str(exc)})
-    else:
-        ui.err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-    raise typer.Exit(1)
+    ui.fail(exc, as_json, 1)
 
 
 def synflood_cmd(lab: str, node: str, to: str = typer.Option(..., "--to", help="Target address in the lab."),
