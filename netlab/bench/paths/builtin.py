@@ -62,32 +62,35 @@ def summarize(metric: str, c: dict, s: dict) -> dict:
         out.update(gbps=round(c["measured_bytes"] * 8 / window / 1e9, 3), buffer=c["buffer"], mtu=c["mtu"],
                    sndbuf=c.get("sndbuf"), rcvbuf=s.get("rcvbuf"),
                    client_bytes=c["bytes"], server_bytes=s["bytes"], agree=c["bytes"] == s["bytes"])
-        units = max(c["measured_bytes"] // 65536, 1)  # stream costs are per 64 KiB
+        # stream costs are per 64 KiB
+        units, event_units = c["measured_bytes"] // 65536, c["event_units"] // 65536
     else:
-        total = c["transactions"] + c["warmup_transactions"]
+        total = c["all_transactions"]
         out.update(rate=round(c["transactions"] / window, 1), transactions=c["transactions"],
                    client_transactions=total, server_transactions=s["transactions"], client_bytes=c["bytes"],
                    server_bytes=s["bytes"], agree=total == s["transactions"] and c["bytes"] == s["bytes"])
-        units = c["transactions"]
+        units, event_units = c["transactions"], c["event_units"]
         if metric == "rr":
             out.update(latency_us=c["latency_us"], mtu=c["mtu"], size=c["size"])
         else:
             out["close"] = c["linger"]
-    out["cost"] = cost(c, units)
+    out["cost"] = cost(c, units, event_units)
     out["cost"]["unit"] = "64 KiB" if metric == "stream" else "transaction"
     out["interference"] = counters.interference(c["counters"])
     return out
 
 
-def cost(c: dict, units: int) -> dict:
-    """Per unit: CPU µs and context switches of both processes; NET_RX softirqs and
-    net:netif_rx counted in those processes by tracepoint (the machine-wide
-    /proc/softirqs figure too, which other work on the machine inflates)."""
+def cost(c: dict, units: int, event_units: int) -> dict:
+    """Per unit: CPU µs and context switches of both processes over the measured
+    window; NET_RX softirqs and net:netif_rx counted in those processes by
+    tracepoint over the event window that follows it (``event_units`` units); the
+    machine-wide /proc/softirqs figure of the measured window too, which other
+    work on the machine inflates."""
     out = counters.per_transaction(c["counters"], units)
     out["net_rx_softirqs_machine"] = out.pop("net_rx_softirqs")
     for key in ("net_rx_softirqs", "netif_rx"):
         n = c["events"].get(key)
-        out[key] = round(n / max(units, 1), 3) if n is not None else None
+        out[key] = round(n / max(event_units, 1), 3) if n is not None else None
         if n is None:
             out[f"{key}_note"] = c["events_note"].get(key)
     return out
