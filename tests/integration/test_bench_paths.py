@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -16,6 +17,7 @@ from types import MappingProxyType
 import pytest
 
 from netlab import state
+from netlab.bench import cpuidle
 from netlab.bench.paths import PathDef, definitions, run_paths, runner
 from tests.conftest import lab_leftovers
 
@@ -38,6 +40,7 @@ def test_every_path_measured_and_reported(lab_name, tmp_path):
     assert 1.9 <= loop["netif_rx"] <= 2.5 and 1.9 <= loop["net_rx_softirqs"] <= 2.5, loop
     assert res["env"]["nodes"][f"{lab_name}/gw"]["nft_rules"] >= 1
     assert (tmp_path / "report.md").exists() and (tmp_path / "ratio.png").exists()
+    assert "idle CPUs:" in (tmp_path / "report.md").read_text()
 
 
 @pytest.mark.skipif(not (shutil.which("sockperf") and shutil.which("iperf3")), reason="sockperf/iperf3 not installed")
@@ -97,3 +100,20 @@ def _engine_of(pid: str, lab: str) -> bool:
     except OSError:
         return False
     return b"netlab.bench.paths.engine" in cmdline and f".{lab}.".encode() in cmdline
+
+
+def _qos_request() -> int:
+    """The machine's current CPU latency request (µs), as the kernel reports it."""
+    with open(cpuidle.DEVICE, "rb") as fh:
+        return struct.unpack("i", fh.read(4))[0]
+
+
+def test_idle_cpus_are_held_polling_only_while_the_run_lasts():
+    before = _qos_request()
+    with cpuidle.polling() as held:
+        assert held["held"] is True and held["request_us"] == 0, held
+        assert _qos_request() == 0
+    assert _qos_request() == before
+    with cpuidle.polling(False) as not_held:
+        assert not_held["held"] is False and "--no-poll-idle" in not_held["why"]
+        assert _qos_request() == before

@@ -74,6 +74,9 @@ def register(bench_app: typer.Typer) -> None:
         seconds: float = typer.Option(1.0, "--seconds", min=0.05, help="Measured window of each run."),
         warmup: float = typer.Option(0.3, "--warmup", min=0.0, help="Warm-up before each window (discarded)."),
         same_core: bool = typer.Option(False, "--same-core", help="Pin client and server to the same core."),
+        poll_idle: bool = typer.Option(True, "--poll-idle/--no-poll-idle",
+                                       help="Hold /dev/cpu_dma_latency at 0 during the run, so idle CPUs poll "
+                                            "instead of halting (released when the run ends)."),
         report: Optional[str] = typer.Option(None, "--report", help="Write report.md and PNG charts into DIR."),
         lab: str = typer.Option("bench-paths", "--lab", help="Name of the lab the benchmark builds."),
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
@@ -81,7 +84,8 @@ def register(bench_app: typer.Typer) -> None:
         """What each hop costs: loopback, own-ip, veth, bridge, routed, NAT (rr, crr, stream)."""
         try:
             opts = runner.Options(paths=_split(paths), metrics=_split(metric), rounds=rounds, engine=engine,
-                                  seconds=seconds, warmup=warmup, same_core=same_core, lab=lab)
+                                  seconds=seconds, warmup=warmup, same_core=same_core, lab=lab,
+                                  poll_idle=poll_idle)
             steps = runner.total_steps(opts)
         except ValueError as exc:
             ui.err.print(f"[red]error:[/] {exc}", highlight=False)

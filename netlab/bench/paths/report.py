@@ -104,7 +104,8 @@ def _interference(result: dict) -> list[str]:
 
 def _env(env: dict) -> list[str]:
     out = ["", "## Environment", "", f"- kernel {env.get('kernel')} ({env.get('kernel_version')})",
-           f"- tools: {env.get('tools')}", "", "| path | device | MTU | qdisc | offloads |", "|---|---|---|---|---|"]
+           f"- tools: {env.get('tools')}", f"- idle CPUs: {_idle(env.get('cpu_idle'))}", "",
+           "| path | device | MTU | qdisc | offloads |", "|---|---|---|---|---|"]
     for name, e in env.get("paths", {}).items():
         off = e.get("offloads")
         off = ", ".join(f"{k}: {v}" for k, v in off.items()) if isinstance(off, dict) else off
@@ -114,6 +115,14 @@ def _env(env: dict) -> list[str]:
     for node, c in env.get("nodes", {}).items():
         out.append(f"| {node} | {c.get('conntrack')} | {after.get(node, {}).get('conntrack')} | {c.get('nft_rules')} |")
     return out
+
+
+def _idle(idle: dict | None) -> str:
+    if not idle:
+        return "not recorded"
+    states = ", ".join(f"{s['name']} ({s['latency_us']} µs)" for s in idle.get("states", [])) or "none"
+    held = "held polling (/dev/cpu_dma_latency = 0)" if idle.get("held") else f"not held: {idle.get('why')}"
+    return f"{held}; cpuidle driver {idle.get('driver')}, states {states}"
 
 
 def _bars(ax, paths: list[str], series: dict[str, list], errs: dict[str, list] | None = None) -> None:

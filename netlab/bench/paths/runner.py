@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from netlab.bench import cpuidle
 from netlab.bench.paths import builtin, definitions, env as environment, lab as labs, reference, results
 from netlab.bench.paths.definitions import PathDef
 from netlab.bench.paths.launch import EngineError, Ends, cores
@@ -32,6 +33,7 @@ class Options:
     lab: str = "bench-paths"
     tracepoint: bool = True
     calibrate: bool = True
+    poll_idle: bool = True
 
 
 def engines(choice: str) -> tuple[str, ...]:
@@ -79,6 +81,10 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     with signals_interrupt(), contextlib.ExitStack() as stack:
         ends, topos = _build(defs, opts, (client_cpu, server_cpu), stack, errors, skipped)
         env = environment.collect(ends, topos)
+        env["cpu_idle"] = stack.enter_context(cpuidle.polling(opts.poll_idle))
+        if not env["cpu_idle"]["held"]:
+            notes.append(f"idle CPUs not held polling ({env['cpu_idle']['why']}): where a CPU halts when idle, "
+                         "waking it can outweigh a hop")
         calibration = _calibrate(ends, opts, engine_names, metrics)
         for r in range(opts.rounds):
             names_ = list(ends)
