@@ -53,7 +53,7 @@ def polling(enabled: bool = True) -> Iterator[dict]:
     Yields what was done: ``held`` (bool) and, when not held, ``why``."""
     info = {"asked": enabled, **describe()}
     if not enabled:
-        yield {**info, "held": False, "why": "not asked for (--no-poll-idle): idle CPUs may halt"}
+        yield {**info, "held": False, "why": "not asked for (--no-poll-idle)"}
         return
     try:
         fd = os.open(DEVICE, os.O_WRONLY | os.O_CLOEXEC)

@@ -83,7 +83,7 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
         env = environment.collect(ends, topos)
         env["cpu_idle"] = stack.enter_context(cpuidle.polling(opts.poll_idle))
         if not env["cpu_idle"]["held"]:
-            notes.append(f"idle CPUs not held polling ({env['cpu_idle']['why']}): where a CPU halts when idle, "
+            notes.append(f"idle CPUs not held polling: {env['cpu_idle']['why']}; where an idle CPU halts, "
                          "waking it can outweigh a hop")
         calibration = _calibrate(ends, opts, engine_names, metrics)
         for r in range(opts.rounds):
