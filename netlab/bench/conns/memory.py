@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 from netlab.bench.conns.limits import meminfo
+from netlab.bench.paths.counters import CPU_FIELDS
 from netlab.labs.probe import parse_sockstat
 
 
@@ -101,9 +102,6 @@ def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
             continue
         user, system = user + int(fields[11]), system + int(fields[12])
     return user / tick, system / tick
-
-
-CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
 def machine_cpu(text: str | None = None) -> dict[str, int]:

@@ -88,14 +88,12 @@ def register(bench_app: typer.Typer) -> None:
                                   poll_idle=poll_idle)
             steps = runner.total_steps(opts)
         except ValueError as exc:
-            ui.err.print(f"[red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(2)
+            ui.fail(exc, as_json=False, code=2)
         try:
             with ui.progress("bench paths", steps, enabled=not as_json) as advance:
                 result = runner.run(opts, progress=advance)
         except NetlabError as exc:
-            ui.err.print(f"[red]error:[/] {exc}", highlight=False)
-            raise typer.Exit(1)
+            ui.fail(exc, as_json=False)
         except KeyboardInterrupt:
             ui.err.print("interrupted: the lab is down, the engines are stopped", highlight=False)
             raise typer.Exit(130)

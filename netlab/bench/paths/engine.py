@@ -115,11 +115,16 @@ def conn_opt(sock: socket.socket, opt: int) -> int | None:
 
 
 # -- client ----------------------------------------------------------------------
+def _engine_pids(server_pid: int | None) -> list[int]:
+    """This client and, when known, its server: the processes whose costs are counted."""
+    return [os.getpid()] + ([server_pid] if server_pid else [])
+
+
 class Window:
     """The measured window: /proc snapshots of both engine processes around it."""
 
     def __init__(self, server_pid: int | None):
-        self.pids = [os.getpid()] + ([server_pid] if server_pid else [])
+        self.pids = _engine_pids(server_pid)
         self.before = self.t0 = None
         self.result: dict = {}
 
@@ -145,7 +150,7 @@ def count_events(args, work: Callable[[int], int]) -> dict:
     slower with them on), so the timed window runs without any."""
     if not args.tracepoint:
         return {"events": {}, "event_units": 0, "events_note": dict.fromkeys(EVENTS, "not asked for")}
-    pids = [os.getpid()] + ([args.server_pid] if args.server_pid else [])
+    pids = _engine_pids(args.server_pid)
     opened = {k: tracepoints.Counter.open(event, pids, flt) for k, (event, flt) in EVENTS.items()}
     live = {k: c for k, c in opened.items() if isinstance(c, tracepoints.Counter)}
     try:
