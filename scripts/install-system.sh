@@ -4,9 +4,10 @@
 # reference engines of `bench paths`; conntrack, ethtool: environment block;
 # iputils-ping, netcat-openbsd, tcpdump: tests and labs; busybox-static: docker test images;
 # mmdebstrap: the local Debian base the image test builds netlab's Dockerfile from.
+# gcc, libc6-dev: C helpers of labs whose loops Python would be too slow for (netlab/labs/cbuild.py).
 set -euo pipefail
 PKGS=(nftables libnftables1 iproute2 iperf3 sockperf conntrack ethtool iputils-ping netcat-openbsd tcpdump
-      busybox-static procps mmdebstrap)
+      busybox-static procps mmdebstrap gcc libc6-dev)
 # docker.io only where no engine is installed (it conflicts with docker-ce on GitHub's runners)
 command -v dockerd >/dev/null || PKGS+=(docker.io)
 PKGS+=(${NETLAB_EXTRA_PKGS:-})

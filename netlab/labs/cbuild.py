@@ -1,0 +1,55 @@
+"""Build a lab's C helper from source with the system compiler, once per source.
+
+Some labs need a tight loop where Python's own cost (about a microsecond per call)
+would hide the kernel's. Their C sources live beside the lab (``labs/<lab>/*.c``);
+this compiles one into a cache keyed by the source's hash and the flags, so a run
+pays for compiling only the first time. The compiler (gcc, from
+scripts/install-system.sh) is looked up at run time and its absence is an error
+that names the package.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+from netlab.errors import NetlabError
+
+FLAGS = ("-O2", "-Wall", "-Wextra", "-D_GNU_SOURCE")
+CACHE_ENV = "NETLAB_CACHE"
+
+
+def cache_dir() -> Path:
+    """$NETLAB_CACHE, else $XDG_CACHE_HOME/netlab, else ~/.cache/netlab."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "netlab"
+
+
+def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
+    """The path of an executable compiled from ``source`` (a .c file); compiled if not cached."""
+    source = Path(source)
+    try:
+        text = source.read_bytes()
+    except OSError as exc:
+        raise NetlabError(f"C helper {source}: {exc.strerror or exc}") from None
+    key = hashlib.sha256(text + "\0".join(FLAGS + libs).encode()).hexdigest()[:16]
+    out = cache_dir() / f"{source.stem}-{key}"
+    if out.exists():
+        return out
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        raise NetlabError(f"C helper {source.name} needs a C compiler: install gcc (`make install`)")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
+    done = subprocess.run([cc, *FLAGS, "-o", str(tmp), str(source), *(f"-l{lib}" for lib in libs)],
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        tmp.unlink(missing_ok=True)
+        raise NetlabError(f"compiling {source.name} failed:\n{done.stderr.strip()[-2000:]}")
+    os.replace(tmp, out)  # atomic: two runs compiling at once both end with a whole file
+    return out

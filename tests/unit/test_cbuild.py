@@ -1,0 +1,31 @@
+"""A lab's C helper is compiled once per source and flags, and a broken source says why."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from netlab.errors import NetlabError
+from netlab.labs import cbuild
+
+
+def test_compiled_once_and_runs(tmp_path, monkeypatch):
+    monkeypatch.setenv(cbuild.CACHE_ENV, str(tmp_path / "cache"))
+    src = tmp_path / "hello.c"
+    src.write_text('#include <stdio.h>\nint main(void) { puts("from C"); return 0; }\n')
+    exe = cbuild.build(src)
+    assert subprocess.run([exe], capture_output=True, text=True).stdout == "from C\n"
+    mtime = exe.stat().st_mtime_ns
+    assert cbuild.build(src) == exe and exe.stat().st_mtime_ns == mtime  # cached, not rebuilt
+    src.write_text('#include <stdio.h>\nint main(void) { puts("changed"); return 0; }\n')
+    assert cbuild.build(src) != exe  # a new source is a new key
+
+
+def test_a_compile_error_is_reported(tmp_path, monkeypatch):
+    monkeypatch.setenv(cbuild.CACHE_ENV, str(tmp_path / "cache"))
+    src = tmp_path / "broken.c"
+    src.write_text("int main(void) { return nope; }\n")
+    with pytest.raises(NetlabError, match=r"(?s)compiling broken\.c failed:.*nope"):
+        cbuild.build(src)
+    assert not list((tmp_path / "cache").glob("broken-*"))
