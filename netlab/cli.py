@@ -10,7 +10,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, nodeexec, plan as planning, schema, state, status as lab_status, ui
+from netlab import deploy, loader, plan as planning, schema, state, status as lab_status, ui
+from netlab import node as nodeexec
 from netlab.errors import NetlabError, TopologyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,

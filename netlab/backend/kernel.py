@@ -264,7 +264,7 @@ class KernelBackend:
             nft.delete(table)
 
     def exec_run(self, ns: str | None, lab: str, node: str, kind: str, command: str) -> None:
-        from netlab import nodeexec  # late: nodeexec needs the kind registry, which imports the planner
+        from netlab import node as nodeexec  # late: nodeexec needs the kind registry, which imports the planner
 
         result = nodeexec.run(lab, node, ["sh", "-c", command], capture=True, kind=kind)
         if result.returncode != 0:

@@ -15,10 +15,12 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import names, nodeexec
-from netlab.labs import probe, sockets
+from netlab import names
+from netlab import node as nodeexec
+from netlab.backend import procfs as probe
+from netlab.labs import sockets
 from netlab.labs.checks import Figure
-from netlab.labs.procs import NodeProcess
+from netlab.backend.process import NodeProcess
 from netlab.labs.spec import LabSpec
 from netlab.resolve import Topology
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab import deploy, kinds, loader, names, nodeexec, state, status
+from netlab import deploy, kinds, loader, names, state, status
+from netlab import node as nodeexec
 from netlab.backend import docker as engine
 from netlab.backend import netns
 from netlab.errors import NetlabError

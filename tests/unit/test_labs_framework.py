@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from netlab.errors import NetlabError, TopologyError
-from netlab.labs import checks, discover, probe, report, runner, spec as labspec
+from netlab.backend import procfs as probe
+from netlab.labs import checks, discover, report, runner, spec as labspec
 from netlab.labs.checks import Figure
 from netlab.labs.context import Series
 

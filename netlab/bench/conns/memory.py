@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from netlab.bench.conns.limits import meminfo
 from netlab.bench.paths.counters import CPU_FIELDS
-from netlab.labs.probe import parse_sockstat
+from netlab.backend.procfs import parse_sockstat
 
 
 def slabinfo(text: str | None = None, page_size: int | None = None) -> dict[str, int]:

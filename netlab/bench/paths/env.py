@@ -10,7 +10,7 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from netlab import nodeexec
+from netlab import node as nodeexec
 from netlab.bench.paths import reference, tracepoints
 from netlab.bench.paths.launch import Ends
 from netlab.resolve import Topology

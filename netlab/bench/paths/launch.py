@@ -13,7 +13,8 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netlab import names, nodeexec
+from netlab import names
+from netlab import node as nodeexec
 
 
 class EngineError(RuntimeError):

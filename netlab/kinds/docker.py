@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 
 from netlab import names
 from netlab.errors import LabExists, NetlabError
-from netlab.kinds import NodeKind
+from netlab.kinds.base import NodeKind
 from netlab.model import NodeSpec
 from netlab.step import Step
 

@@ -72,7 +72,7 @@ class HostKind(NodeKind):
 def _builtin() -> dict[str, NodeKind]:
     kinds: dict[str, NodeKind] = {k.name: k() for k in (NetnsKind, HostKind)}
     try:
-        from netlab.docker_kind import DockerKind
+        from netlab.kinds.docker import DockerKind
     except ImportError:  # the docker kind is optional
         return kinds
     kinds[DockerKind.name] = DockerKind()
