@@ -6,9 +6,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netlab import executor, kinds, names, plan as planning, state
-from netlab.backend import features, netns
-from netlab.backend.composite import lab_backend
+from netlab import executor, kinds, names, ops, plan as planning, state
+from netlab.backend import features, inspect, netns
+from netlab.backend.composite import CompositeBackend
 from netlab.backend.kernel import KernelBackend
 from netlab.errors import FeatureMissing, LabExists, NetlabError
 from netlab.plan import Plan
@@ -37,12 +37,15 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
     return the_plan
 
 
+def lab_backend() -> CompositeBackend:
+    """The backend a lab's ops go through: the kernel's, and the backends node kinds declare."""
+    return CompositeBackend(KernelBackend(), kinds.backend_routes())
+
+
 def _kind_preflight(topo: Topology) -> None:
     """Each kind's own checks before any change (a docker node's image is on the machine)."""
     for node, spec in topo.nodes.items():
-        check = getattr(kinds.kind(spec.kind), "preflight", None)
-        if check:
-            check(topo.name, node, spec)
+        kinds.kind(spec.kind).preflight(topo.name, node, spec)
 
 
 def _preflight(the_plan: Plan) -> None:
@@ -60,9 +63,9 @@ def _check_features(the_plan: Plan) -> None:
     """Refuse, before any change, a lab that needs what this kernel lacks."""
     wanted: dict[str, str] = {}
     for step in the_plan.steps:
-        feature = planning.NEEDS.get(step.op)
+        feature = ops.NEEDS.get(step.op)
         if feature and feature not in wanted:
-            wanted[feature] = planning.describe(step)
+            wanted[feature] = ops.describe(step)
     lacking = features.missing(list(wanted))
     if lacking:
         lines = [f"{f} ({why}), needed by: {wanted[f]}" for f, why in lacking.items()]
@@ -109,9 +112,7 @@ def _sweep(lab: str | None) -> list[str]:
     each kind's own objects (containers labelled with the lab)."""
     problems = _sweep_namespaces(lab) + _sweep_root_links(lab)
     for kind in kinds.KINDS.values():
-        sweep = getattr(kind, "sweep_all", None)
-        if sweep:
-            problems += sweep(lab)
+        problems += kind.sweep(lab)
     return problems
 
 
@@ -129,32 +130,29 @@ def _sweep_root_links(lab: str | None) -> list[str]:
     """Links in the root namespace whose alias marks them as a lab's with no record
     (made for a `kind: host` node, then the record was lost)."""
     live = set(state.labs())
-    backend = KernelBackend()
     try:
-        for link in backend.ipr(None).get_links():
-            owner = names.parse_mark(link.get_attr("IFLA_IFALIAS"))
-            if owner and owner[0] not in live and (lab is None or owner[0] == lab):
-                backend.link_delete(None, link.get_attr("IFLA_IFNAME"))
-    except OSError as exc:
+        doomed = [name for name, alias in inspect.links(None)
+                  if (owner := names.parse_mark(alias)) and owner[0] not in live and (lab is None or owner[0] == lab)]
+        if doomed:
+            backend = lab_backend()
+            try:
+                backend.run("link.delete", [{"ns": None, "name": name} for name in doomed])
+            finally:
+                backend.close()
+    except (OSError, NetlabError) as exc:
         return [f"sweeping root-namespace links: {exc}"]
-    finally:
-        backend.close()
     return []
 
 
 def _marked(ns: str) -> bool:
     """True if the namespace is netlab's: its lo carries the mark, or it is empty
     (a namespace whose creation was cut short before the mark was set)."""
-    backend = KernelBackend()
     try:
-        links = backend.ipr(ns).get_links()
-        lo = [link for link in links if link.get_attr("IFLA_IFNAME") == "lo"]
-        alias = lo[0].get_attr("IFLA_IFALIAS") if lo else None
-        return names.parse_mark(alias) is not None or len(links) == 1 and not alias
+        links = inspect.links(ns)
     except OSError:
         return False
-    finally:
-        backend.close()
+    alias = next((a for name, a in links if name == "lo"), None)
+    return names.parse_mark(alias) is not None or len(links) == 1 and not alias
 
 
 @dataclass(frozen=True)

@@ -9,27 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
-from typing import Protocol
 
+from netlab.backend.base import Backend, StepFailed
 from netlab.errors import NetlabError
-from netlab.plan import describe
+from netlab.ops import describe
 from netlab.step import Step
 
 Progress = Callable[[int], None]
-
-
-class Backend(Protocol):
-    def run(self, op: str, batch: Sequence[dict]) -> None:
-        """Do ``op`` for every args dict in ``batch``; raise StepFailed naming the one that failed."""
-
-    def close(self) -> None: ...
-
-
-class StepFailed(NetlabError):
-    def __init__(self, index: int, cause: BaseException):
-        self.index = index  # position inside the batch
-        self.cause = cause
-        super().__init__(str(cause))
 
 
 def apply(steps: Sequence[Step], backend: Backend, progress: Progress | None = None) -> None:

@@ -5,26 +5,18 @@ from __future__ import annotations
 from netlab import kinds, state
 from netlab.backend import netns
 from netlab.backend.inspect import node_view
-from netlab.backend.kernel import KernelBackend
 
 
 def lab_status(lab: str) -> dict:
     record = state.read(lab)
     out: dict = {"lab": lab, "status": record.status, "source": record.source, "nodes": {}}
-    backend = KernelBackend()
-    try:
-        for node, kind_name in record.extra.get("kinds", {}).items():
-            kind = kinds.kind(kind_name)
-            ns = kind.netns(lab, node)
-            entry: dict = {"kind": kind_name, "netns": ns}
-            health = getattr(kind, "health", None)
-            if health:
-                entry.update(health(lab, node))
-            if ns is not None and not netns.exists(ns):
-                entry["error"] = f"namespace {ns} is missing"
-            elif ns is not None:
-                entry.update(node_view(backend, ns))
-            out["nodes"][node] = entry
-    finally:
-        backend.close()
+    for node, kind_name in record.extra.get("kinds", {}).items():
+        kind = kinds.kind(kind_name)
+        ns = kind.netns(lab, node)
+        entry: dict = {"kind": kind_name, "netns": ns, **kind.health(lab, node)}
+        if ns is not None and not netns.exists(ns):
+            entry["error"] = f"namespace {ns} is missing"
+        elif ns is not None:
+            entry.update(node_view(ns))
+        out["nodes"][node] = entry
     return out

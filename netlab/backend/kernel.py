@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from netlab.backend import netns, nft, rtnl
+from netlab.backend import netns, nft, process, rtnl
 from netlab.backend.pipeline import BatchFailed, Item, Netlink
-from netlab.executor import StepFailed
+from netlab.backend.base import StepFailed
 from netlab.model import duration_us, percent
 
 NETLINK_ROUTE = 0
@@ -263,10 +263,8 @@ class KernelBackend:
         with netns.entered(ns):
             nft.delete(table)
 
-    def exec_run(self, ns: str | None, lab: str, node: str, kind: str, command: str) -> None:
-        from netlab import node as nodeexec  # late: nodeexec needs the kind registry, which imports the planner
-
-        result = nodeexec.run(lab, node, ["sh", "-c", command], capture=True, kind=kind)
+    def exec_run(self, ns: str | None, node: str, command: str, argv: list[str]) -> None:
+        result = process.run(ns, argv, capture=True)
         if result.returncode != 0:
             out = (result.stderr or result.stdout or b"").decode(errors="replace").strip()[-300:]
             raise RuntimeError(f"`{command}` in {node} exited {result.returncode}: {out}")

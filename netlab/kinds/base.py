@@ -1,32 +1,44 @@
-"""Node kinds: what a node is and how its namespace comes to be.
+"""What a node kind is: the spec a file gives a node of it, the steps that make the
+node's namespace, the ops those steps add and the backend that runs them, and
+the kind's hooks. Everything is declared here, with a default that does nothing,
+so callers call a hook rather than look for it.
 
-A kind is a small class registered by name; the planner asks the kind for the
-steps that make the node's namespace, then plumbs interfaces into it the same
-way for every kind. New kinds (docker) add a class, not an if-chain.
+The planner plumbs interfaces into the node the same way for every kind; a kind
+only says how its namespace comes to be, how a command runs in it, and what it
+checks before `up`, reports in `status` and removes when a record is lost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
+from typing import ClassVar
 
 from netlab import names
+from netlab.backend.base import BackendFactory
 from netlab.model import NodeSpec
 from netlab.step import Step
 
+Problems = list[tuple[tuple, str]]  # (field path inside the node, message)
+
 
 class NodeKind:
-    """Base of every node kind."""
+    """Base of every node kind: a plain namespace unless a subclass says otherwise."""
 
-    name = ""
-    spec: type[NodeSpec] = NodeSpec
-    root = False  # True only for the real host (the root namespace)
+    name: ClassVar[str] = ""
+    spec: ClassVar[type[NodeSpec]] = NodeSpec
+    root: ClassVar[bool] = False  # True only for the real host (the root namespace)
+    # ops only this kind plans, each as the command it amounts to (netlab.ops.describe)
+    ops: ClassVar[Mapping[str, Callable[[dict], str]]] = MappingProxyType({})
+    # op, or op prefix ending in ".", → the backend that runs it (the rest go to the kernel's)
+    backends: ClassVar[Mapping[str, BackendFactory]] = MappingProxyType({})
 
     def netns(self, lab: str, node: str) -> str | None:
-        """The namespace name the node's interfaces live in (None: the root namespace)."""
+        """The namespace the node's interfaces live in (None: the root namespace)."""
         return names.netns(lab, node)
 
     def create(self, lab: str, node: str, spec: NodeSpec) -> list[Step]:
+        """The steps that make the node's namespace, each with its inverse."""
         ns = names.netns(lab, node)
         return [Step("netns.create", {"ns": ns}, undo="netns.delete"),
                 Step("netns.mark", {"ns": ns, "alias": names.mark(lab, node)}, scope=ns)]
@@ -35,52 +47,18 @@ class NodeKind:
         """(namespace to enter, argv) that runs a command in the node."""
         return self.netns(lab, node), argv
 
-    def problems(self, node: str, spec: NodeSpec) -> list[tuple[tuple, str]]:
+    def problems(self, node: str, spec: NodeSpec) -> Problems:
+        """What the kind refuses in a valid spec, as (field path, message)."""
         return []
 
+    # -- hooks ------------------------------------------------------------------
+    def preflight(self, lab: str, node: str, spec: NodeSpec) -> None:
+        """Checks before `up` changes anything; raise a NetlabError to refuse."""
 
-class NetnsKind(NodeKind):
-    """A plain network namespace: the default, and what the book's chapter 10 builds."""
+    def health(self, lab: str, node: str) -> dict:
+        """What `status` adds for the node (``error`` if it is broken)."""
+        return {}
 
-    name = "netns"
-
-
-class HostKind(NodeKind):
-    """The real host. Only a file that says `kind: host` gets it; netlab then adds
-    interfaces to the root namespace but never changes its sysctls or forwarding."""
-
-    name = "host"
-    root = True
-
-    def netns(self, lab: str, node: str) -> str | None:
-        return None
-
-    def create(self, lab: str, node: str, spec: NodeSpec) -> list[Step]:
+    def sweep(self, lab: str | None) -> list[str]:
+        """Remove what a lost state record cannot list (of ``lab``, or of every lab); problems met."""
         return []
-
-    def problems(self, node: str, spec: NodeSpec) -> list[tuple[tuple, str]]:
-        out = []
-        if spec.sysctls:
-            out.append((("sysctls",), "netlab never changes the real host's sysctls; use a netns node"))
-        if spec.forwarding:
-            out.append((("forwarding",), "netlab never turns on forwarding on the real host; use a netns node"))
-        if spec.nat:
-            out.append((("nat",), "netlab never changes the real host's firewall; use a netns node"))
-        return out
-
-
-def _builtin() -> dict[str, NodeKind]:
-    kinds: dict[str, NodeKind] = {k.name: k() for k in (NetnsKind, HostKind)}
-    try:
-        from netlab.kinds.docker import DockerKind
-    except ImportError:  # the docker kind is optional
-        return kinds
-    kinds[DockerKind.name] = DockerKind()
-    return kinds
-
-
-KINDS: Mapping[str, NodeKind] = MappingProxyType(_builtin())
-
-
-def kind(name: str) -> NodeKind:
-    return KINDS[name]

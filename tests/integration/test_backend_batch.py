@@ -13,7 +13,7 @@ import subprocess
 import pytest
 from typer.testing import CliRunner
 
-from netlab import deploy, executor, loader, names, state
+from netlab import deploy, executor, loader, names, ops, state
 from netlab import plan as planning
 from netlab.backend import netns
 from netlab.backend.kernel import KernelBackend
@@ -76,7 +76,7 @@ def test_a_duplicate_veth_in_the_middle_of_its_batch_rolls_back_everything(lab_n
     assert first < failing < last and last - first + 1 == HOSTS
     with pytest.raises(NetlabError) as err:
         deploy.up(topo)
-    assert f"step {failing + 1} failed: {planning.describe(steps[failing])}: File exists" in str(err.value)
+    assert f"step {failing + 1} failed: {ops.describe(steps[failing])}: File exists" in str(err.value)
     assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
 
 
@@ -111,7 +111,7 @@ def test_a_duplicate_address_in_the_middle_of_its_batch_rolls_back_everything(la
     again = addrs[len(addrs) // 2]
     steps.insert(again + 1, steps[again])  # the same address on the same interface twice
     error = apply_rolls_back(steps, lab_name)
-    assert f"step {again + 2} failed: {planning.describe(steps[again])}: File exists" in error
+    assert f"step {again + 2} failed: {ops.describe(steps[again])}: File exists" in error
 
 
 def test_down_after_a_partly_applied_plan_removes_everything(lab_name):

@@ -209,7 +209,7 @@ def test_down_all_sweep_removes_netlab_containers_only(busybox, docker_api):
     bystander = docker_api.containers.run(busybox, name=f"dk-bystander-{tag}", detach=True, network_mode="none",
                                           labels={"netlab": "not a lab label"})
     try:
-        assert kinds.kind("docker").sweep_all() == []
+        assert kinds.kind("docker").sweep(None) == []
         assert not engine.container_exists(docker_api, orphan.name)
         bystander.reload()
         assert bystander.status == "running"
