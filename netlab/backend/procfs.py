@@ -1,19 +1,43 @@
-"""Kernel counters a lab reads, each from inside a node's namespace where the
-kernel keeps it per namespace: nstat-style SNMP/netstat counters, sockstat,
-interface counters, sysctls; and the machine-wide /proc/softirqs and /proc/slabinfo.
+"""Every counter netlab reads from /proc, in one place: each file's parser (which
+takes the file's text, for tests) and its reader.
 
-Reads go through /proc/thread-self/net: /proc/net follows the process's main
-thread, which may sit in another namespace than the thread that entered a node.
+Three kinds of counters:
+
+- per network namespace (SNMP/netstat as nstat names them, sockstat, interface
+  counters, per-namespace sysctls), read from inside a namespace through
+  /proc/thread-self/net: /proc/net follows the process's main thread, which may
+  sit in another namespace than the thread that entered a node;
+- per process (/proc/PID/...: CPU time, context switches, PSS, the sockstat and
+  TCP listeners of the namespace the process is in);
+- machine-wide (softirqs, slabinfo, stat, meminfo, CPU pressure).
+
+Stdlib only: the benchmarks' engine processes import it at start-up.
 """
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 
 from netlab.backend import netns
 
+CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+CAP_SYS_ADMIN = 21
+CAP_SYS_RESOURCE = 24
 
+
+def _text(path: str) -> str:
+    with open(path) as fh:
+        return fh.read()
+
+
+def _read(ns: str | None, path: str) -> str:
+    with netns.entered(ns):
+        return _text(path)
+
+
+# -- parsers ---------------------------------------------------------------------
 def parse_snmp(text: str) -> dict[str, int]:
     """/proc/net/snmp or /proc/net/netstat → {"TcpExtListenOverflows": 3, ...} as nstat names them."""
     out: dict[str, int] = {}
@@ -69,10 +93,46 @@ class Slab:
 
 
 def parse_slabinfo(text: str) -> dict[str, Slab]:
+    """/proc/slabinfo → objects of each cache."""
     out = {}
     for line in text.splitlines()[2:]:
         f = line.split()
         out[f[0]] = Slab(int(f[1]), int(f[2]), int(f[3]))
+    return out
+
+
+def parse_slab_bytes(text: str, page_size: int) -> dict[str, int]:
+    """/proc/slabinfo → bytes each cache holds (its slabs × pages per slab × page size)."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(("slabinfo", "#")) or ":" not in line:
+            continue
+        head, _, rest = line.partition(":")
+        cols = head.split()
+        slabdata = rest.split("slabdata")[-1].split()
+        if len(cols) >= 6 and len(slabdata) >= 2:
+            out[cols[0]] = int(slabdata[1]) * int(cols[5]) * page_size
+    return out
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """/proc/meminfo → bytes per field (plain counts, e.g. HugePages_Total, as they are)."""
+    out = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts:
+            out[key] = int(parts[0]) * (1024 if len(parts) > 1 and parts[1] == "kB" else 1)
+    return out
+
+
+def parse_stat(text: str) -> dict[str, list[int]]:
+    """The cpu lines of /proc/stat in clock ticks: {"cpu": [user, nice, ...], "cpu0": [...], ...}."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("cpu"):
+            parts = line.split()
+            out[parts[0]] = [int(v) for v in parts[1:1 + len(CPU_FIELDS)]]
     return out
 
 
@@ -86,12 +146,7 @@ def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     return {k: v - before.get(k, 0) for k, v in after.items()}
 
 
-def _read(ns: str | None, path: str) -> str:
-    with netns.entered(ns):
-        with open(path) as fh:
-            return fh.read()
-
-
+# -- per namespace ---------------------------------------------------------------------
 def nstat(ns: str | None) -> dict[str, int]:
     """Every SNMP and netstat counter of namespace ``ns`` (None: this thread's)."""
     return {**parse_snmp(_read(ns, "/proc/thread-self/net/snmp")),
@@ -106,22 +161,21 @@ def netdev(ns: str | None) -> dict[str, dict[str, int]]:
     return parse_netdev(_read(ns, "/proc/thread-self/net/dev"))
 
 
-def softirqs() -> dict[str, int]:
-    """Machine-wide: softirqs are counted per CPU, not per namespace."""
-    return parse_softirqs(_read(None, "/proc/softirqs"))
-
-
-def slabinfo() -> dict[str, Slab]:
-    """Machine-wide slab caches (root only)."""
-    return parse_slabinfo(_read(None, "/proc/slabinfo"))
-
-
 def sysctl_path(key: str) -> str:
     return "/proc/sys/" + key.replace(".", "/")
 
 
 def sysctl_get(ns: str | None, key: str) -> str:
+    """A sysctl's value as namespace ``ns`` sees it (None: this thread's); FileNotFoundError if absent."""
     return " ".join(_read(ns, sysctl_path(key)).split())
+
+
+def sysctl_read(key: str, default: str | None = None) -> str | None:
+    """A sysctl's value as this thread's namespace sees it; ``default`` if it cannot be read."""
+    try:
+        return _text(sysctl_path(key)).strip()
+    except OSError:
+        return default
 
 
 def sysctl_set(ns: str, key: str, value: object) -> str:
@@ -137,3 +191,106 @@ def sysctl_set(ns: str, key: str, value: object) -> str:
         with open(sysctl_path(key), "w") as fh:
             fh.write(text)
     return old
+
+
+# -- per process -------------------------------------------------------------------------
+def process_cpu(pid: int) -> tuple[int, int]:
+    """(CPU time in ns, context switches) of a process and its threads so far."""
+    ns = int(_text(f"/proc/{pid}/schedstat").split()[0])
+    switches = 0
+    for line in _text(f"/proc/{pid}/status").splitlines():
+        key, _, value = line.partition(":")
+        if key.endswith("ctxt_switches"):  # voluntary and nonvoluntary
+            switches += int(value)
+    return ns, switches
+
+
+def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
+    """(user, system) CPU seconds used so far by processes ``pids`` (those gone count 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    user = system = 0
+    for pid in pids:
+        try:
+            fields = _text(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        user, system = user + int(fields[11]), system + int(fields[12])
+    return user / tick, system / tick
+
+
+def pss(pid: int) -> int:
+    """Proportional set size of a process in bytes (shared pages divided among their sharers)."""
+    try:
+        for line in _text(f"/proc/{pid}/smaps_rollup").splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) * 1024
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return 0
+
+
+def sockstat_of(pid: int) -> dict[str, dict[str, int]]:
+    """sockstat as seen from the network namespace of process ``pid`` (inuse and tw are per namespace)."""
+    return parse_sockstat(_text(f"/proc/{pid}/net/sockstat"))
+
+
+def listening(pid: int, port: int) -> bool:
+    """True if the namespace of process ``pid`` has a TCP (IPv4) listener on ``port``."""
+    try:
+        return f":{port:04X} 00000000:0000 0A" in _text(f"/proc/{pid}/net/tcp")
+    except OSError:
+        return False
+
+
+def capabilities() -> int:
+    """This process's effective capability set, as a bit mask."""
+    for line in _text("/proc/self/status").splitlines():
+        if line.startswith("CapEff:"):
+            return int(line.split()[1], 16)
+    return 0
+
+
+# -- machine-wide ------------------------------------------------------------------------
+def softirqs() -> dict[str, int]:
+    """Softirqs so far, summed over CPUs (they are counted per CPU, not per namespace)."""
+    return parse_softirqs(_text("/proc/softirqs"))
+
+
+def slabinfo() -> dict[str, Slab]:
+    """Machine-wide slab caches (root only)."""
+    return parse_slabinfo(_text("/proc/slabinfo"))
+
+
+def slab_bytes() -> dict[str, int]:
+    return parse_slab_bytes(_text("/proc/slabinfo"), os.sysconf("SC_PAGE_SIZE"))
+
+
+def namespaces_alive() -> int | None:
+    """Network namespaces the kernel holds right now (its net_namespace slab), or None if unreadable."""
+    try:
+        slab = slabinfo().get("net_namespace")
+    except OSError:
+        return None
+    return slab.active_objs if slab else None
+
+
+def meminfo() -> dict[str, int]:
+    return parse_meminfo(_text("/proc/meminfo"))
+
+
+def cpu_times() -> dict[str, list[int]]:
+    """Per-CPU /proc/stat times in ticks: {"cpu0": [user, nice, ...], ...}."""
+    return {cpu: v for cpu, v in parse_stat(_text("/proc/stat")).items() if cpu != "cpu"}
+
+
+def machine_cpu() -> dict[str, int]:
+    """The whole machine's CPU time so far, in clock ticks per kind (the "cpu" line of /proc/stat)."""
+    return dict(zip(CPU_FIELDS, parse_stat(_text("/proc/stat"))["cpu"]))
+
+
+def cpu_pressure() -> int | None:
+    """PSI: µs during which some task waited for a CPU (None where the kernel has no PSI)."""
+    try:
+        return int(_text("/proc/pressure/cpu").splitlines()[0].rsplit("total=", 1)[1])
+    except (OSError, IndexError, ValueError):
+        return None

@@ -9,8 +9,9 @@ when the context ends (and with the namespace in any case).
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
+
+from netlab.backend import nft
 
 TABLE = "netlab_traffic"
 
@@ -20,18 +21,12 @@ def rst_rule(dst: str, dport: int) -> str:
     return f"ip daddr {dst} tcp dport {int(dport)} tcp flags & rst == rst drop"
 
 
-def _nft(text: str) -> None:
-    done = subprocess.run(["nft", text], capture_output=True, text=True, timeout=30)
-    if done.returncode:
-        raise RuntimeError(f"nft {text!r}: {done.stderr.strip()}")
-
-
 @contextlib.contextmanager
 def rst_suppressed(dst: str, dport: int) -> Iterator[None]:
     """For the body, this process's namespace sends no RST to dst:dport."""
-    _nft(f"add table inet {TABLE}; add chain inet {TABLE} output {{ type filter hook output priority 0; }}; "
+    nft.command(f"add table inet {TABLE}; add chain inet {TABLE} output {{ type filter hook output priority 0; }}; "
          f"add rule inet {TABLE} output {rst_rule(dst, dport)}")
     try:
         yield
     finally:
-        _nft(f"delete table inet {TABLE}")
+        nft.command(f"delete table inet {TABLE}")

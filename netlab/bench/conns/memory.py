@@ -12,27 +12,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from netlab.backend import procfs
+from netlab.backend.procfs import CPU_FIELDS, cpu_seconds, pss, sockstat_of  # noqa: F401  (this bench's readers)
 from netlab.bench.conns.limits import meminfo
-from netlab.bench.paths.counters import CPU_FIELDS
-from netlab.backend.procfs import parse_sockstat
+
+# one parser of /proc/net/sockstat for the labs and this bench
+sockstat = procfs.parse_sockstat
 
 
 def slabinfo(text: str | None = None, page_size: int | None = None) -> dict[str, int]:
     """Bytes held by each slab cache (its slabs × pages per slab × page size), from /proc/slabinfo."""
     if text is None:
-        with open("/proc/slabinfo") as fh:
-            text = fh.read()
-    page = page_size or os.sysconf("SC_PAGE_SIZE")
-    out = {}
-    for line in text.splitlines():
-        if line.startswith(("slabinfo", "#")) or ":" not in line:
-            continue
-        head, _, rest = line.partition(":")
-        cols = head.split()
-        slabdata = rest.split("slabdata")[-1].split()
-        if len(cols) >= 6 and len(slabdata) >= 2:
-            out[cols[0]] = int(slabdata[1]) * int(cols[5]) * page
-    return out
+        return procfs.slab_bytes()
+    return procfs.parse_slab_bytes(text, page_size or os.sysconf("SC_PAGE_SIZE"))
 
 
 # The caches a TCP connection allocates from (book §7.3: socket, inode, dentry, file; the
@@ -68,51 +60,14 @@ def merged_caches(root: str = "/sys/kernel/slab") -> dict[str, list[str]]:
     return {n: sorted(a for a in names if a != n) for names in groups.values() for n in names}
 
 
-# one parser of /proc/net/sockstat for the labs and this bench
-sockstat = parse_sockstat
-
-
-def sockstat_of(pid: int) -> dict[str, dict[str, int]]:
-    """sockstat as seen from the network namespace of process ``pid`` (inuse and tw are per namespace)."""
-    with open(f"/proc/{pid}/net/sockstat") as fh:
-        return sockstat(fh.read())
-
-
-def pss(pid: int) -> int:
-    """Proportional set size of a process in bytes (shared pages divided among their sharers)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
-
-
-def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
-    """(user, system) CPU seconds used so far by processes ``pids``, from /proc/<pid>/stat."""
-    tick = os.sysconf("SC_CLK_TCK")
-    user = system = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        user, system = user + int(fields[11]), system + int(fields[12])
-    return user / tick, system / tick
-
-
 def machine_cpu(text: str | None = None) -> dict[str, int]:
     """The whole machine's CPU time so far, in clock ticks per kind (the "cpu" line of /proc/stat).
 
     A handshake over veth is mostly processed in softirq context, which the kernel
     charges to no process: the machine's figures show what the workers' own miss."""
     if text is None:
-        with open("/proc/stat") as fh:
-            text = fh.readline()
-    return dict(zip(CPU_FIELDS, (int(v) for v in text.split()[1:len(CPU_FIELDS) + 1])))
+        return procfs.machine_cpu()
+    return dict(zip(CPU_FIELDS, procfs.parse_stat(text)["cpu"]))
 
 
 def cpu_shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
