@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from netlab import executor, kinds, names, ops, plan as planning, state
+from netlab import executor, kinds, names, ops, plan as planning, signals, state
 from netlab.backend import features, inspect, netns
 from netlab.backend.composite import CompositeBackend
 from netlab.backend.kernel import KernelBackend
 from netlab.errors import FeatureMissing, LabExists, NetlabError
 from netlab.plan import Plan
 from netlab.resolve import Topology
+from netlab.step import Step
 
 Progress = Callable[[int], None]
 
@@ -56,13 +57,13 @@ def _preflight(the_plan: Plan) -> None:
         raise LabExists(f"namespace {taken[0]} already exists; `netlab down --all` removes netlab's leftovers")
     if os.geteuid() != 0:
         raise NetlabError("building a lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run with sudo")
-    _check_features(the_plan)
+    check_features(the_plan.steps)
 
 
-def _check_features(the_plan: Plan) -> None:
-    """Refuse, before any change, a lab that needs what this kernel lacks."""
+def check_features(steps: Iterable[Step]) -> None:
+    """Refuse, before any change, steps that need what this kernel lacks (FeatureMissing)."""
     wanted: dict[str, str] = {}
-    for step in the_plan.steps:
+    for step in steps:
         feature = ops.NEEDS.get(step.op)
         if feature and feature not in wanted:
             wanted[feature] = ops.describe(step)
@@ -76,7 +77,13 @@ def _check_features(the_plan: Plan) -> None:
 def down(lab: str, progress: Progress | None = None) -> list[str]:
     """Remove what ``up`` made for ``lab``, from its state record; return problems met.
 
-    Without a record (lost, or never written), marked namespaces of the lab are still removed."""
+    Without a record (lost, or never written), marked namespaces of the lab are still removed.
+    SIGINT, SIGTERM and SIGHUP wait until it is done (netlab.signals)."""
+    with signals.deferred():
+        return _down(lab, progress)
+
+
+def _down(lab: str, progress: Progress | None) -> list[str]:
     if not state.exists(lab):
         had_namespaces = bool(_orphans(lab))
         problems = _sweep(lab)  # marked links and labelled containers go even then

@@ -8,8 +8,11 @@ record goes away with a reboot, and so do the objects it describes.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +29,7 @@ class LabState:
     status: str  # "building", "up"
     steps: tuple[Step, ...]
     extra: dict[str, Any]
+    pid: int | None = None  # the process that brought the lab up
 
     @property
     def plan(self) -> Plan:
@@ -33,25 +37,50 @@ class LabState:
 
 
 def write(plan: Plan, status: str, extra: dict[str, Any] | None = None) -> None:
-    os.makedirs(names.STATE_DIR, exist_ok=True)
     body = {"lab": plan.lab, "source": plan.source, "status": status, "pid": os.getpid(),
             "steps": [s.to_json() for s in plan.steps], "extra": extra or {}}
-    tmp = names.state_file(plan.lab) + ".tmp"
+    _save(plan.lab, body)
+
+
+def _save(lab: str, body: dict) -> None:
+    os.makedirs(names.STATE_DIR, exist_ok=True)
+    tmp = names.state_file(lab) + ".tmp"
     with open(tmp, "w") as fh:
         fh.write(json.dumps(body))  # dumps uses the C encoder; dump(fh) is pure Python
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, names.state_file(plan.lab))
+    os.replace(tmp, names.state_file(lab))
+
+
+def _body(lab: str) -> dict:
+    try:
+        with open(names.state_file(lab)) as fh:
+            return json.load(fh)
+    except FileNotFoundError:
+        raise NoSuchLab(f"no lab named {lab!r} is up (no {names.state_file(lab)}); `netlab list` shows the labs") from None
 
 
 def read(lab: str) -> LabState:
-    try:
-        with open(names.state_file(lab)) as fh:
-            body = json.load(fh)
-    except FileNotFoundError:
-        raise NoSuchLab(f"no lab named {lab!r} is up (no {names.state_file(lab)}); `netlab list` shows the labs") from None
+    body = _body(lab)
     return LabState(lab=body["lab"], source=body["source"], status=body["status"],
-                    steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}))
+                    steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}),
+                    pid=body.get("pid"))
+
+
+@contextlib.contextmanager
+def changing(lab: str) -> Iterator[dict[str, Any]]:
+    """The record's ``extra`` to change in the body; written back when it ends. One change
+    at a time on the machine (a lock on the state directory); the record keeps its pid."""
+    os.makedirs(names.STATE_DIR, exist_ok=True)
+    fd = os.open(names.STATE_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        body = _body(lab)
+        extra = body.setdefault("extra", {})
+        yield extra
+        _save(lab, body)
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 def exists(lab: str) -> bool:
