@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, plan as planning, schema, state, status as lab_status, ui
+from netlab import deploy, loader, plan as planning, schema, signals, state, status as lab_status, ui
 from netlab import node as nodeexec
 from netlab.errors import NetlabError, TopologyError
 
@@ -61,7 +61,8 @@ def up(topology: Path, as_json: bool = JSON) -> None:
     try:
         topo = loader.load(topology)
         steps = len(planning.build(topo).steps)
-        with ui.progress(f"up {topo.name}", steps) as advance:
+        # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does
+        with ui.progress(f"up {topo.name}", steps) as advance, signals.interruptible():
             the_plan = deploy.up(topo, advance)
     except NetlabError as exc:
         _fail(exc, as_json)
@@ -127,16 +128,19 @@ def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> N
 
 
 def _print_status(view: dict) -> None:
-    table = Table("node", "interface", "state", "mtu", "addresses", title=f"lab {view['lab']} ({view['status']})")
+    table = Table("node", "interface", "state", "mtu", "addresses", "impairments",
+                  title=f"lab {view['lab']} ({view['status']})")
     for node, entry in view["nodes"].items():
         if "error" in entry:
-            table.add_row(node, "-", f"[red]{entry['error']}[/]", "", "")
+            table.add_row(node, "-", f"[red]{entry['error']}[/]", "", "", "")
             continue
         for i in entry.get("interfaces", []):
             if i["name"] == "lo":
                 continue
             master = f" (port of {i['master']})" if i.get("master") else ""
-            table.add_row(node, f"{i['name']}{master}", i["state"] or "", str(i["mtu"]), " ".join(i["addresses"]))
+            shaping = " ".join(f"{k} {v}" for k, v in i.get("impairments", {}).items())
+            table.add_row(node, f"{i['name']}{master}", i["state"] or "", str(i["mtu"]), " ".join(i["addresses"]),
+                          shaping)
     ui.out.print(table)
     for node, entry in view["nodes"].items():
         for r in entry.get("routes", []):
@@ -188,12 +192,13 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
 
 
 def _register_plugins() -> None:
-    """Sub-commands that live in their own modules (bench, lab, traffic)."""
-    from netlab import cli_bench
+    """Sub-commands that live in their own modules (bench, link and impair, lab, traffic)."""
+    from netlab import cli_bench, cli_live
     from netlab.labs import cli as labs_cli
     from netlab.traffic import cli as traffic_cli
 
     cli_bench.register(bench_app)
+    cli_live.register(app)
     labs_cli.register(app, bench_app)
     traffic_cli.register(app, bench_app)
 

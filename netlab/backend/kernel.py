@@ -193,6 +193,11 @@ class KernelBackend:
             # so `up` returns a lab that works; it also learns the indexes.
             self.nl.get_links([(i, a["ns"], a["name"]) for i, a in part])
 
+    def link_set(self, ns: str | None, name: str, up: bool) -> None:
+        """`ip link set NAME up|down` (a live change); asking for the link after applies the carrier change now."""
+        _one(lambda: self.nl.run([(0, ns, rtnl.set_link(name, up=up))]))
+        _one(lambda: self.nl.get_links([(0, ns, name)]))
+
     def link_delete(self, ns: str | None, name: str, **_: object) -> None:
         _one(lambda: self._many_link_delete([{"ns": ns, "name": name}]))
 
@@ -248,6 +253,12 @@ class KernelBackend:
             raise OSError(errno.EPERM, "netlab never changes the root namespace's firewall")
         with netns.entered(ns):
             nft.run(nft.loss_rules(dev, percent(loss)))
+
+    def loss_delete(self, ns: str | None, dev: str, **_: object) -> None:
+        if ns is None:
+            raise OSError(errno.EPERM, "netlab never changes the root namespace's firewall")
+        with netns.entered(ns):
+            nft.loss_delete(dev)
 
     def qdisc_delete(self, ns: str | None, dev: str, **_: object) -> None:
         _tolerant(lambda: self.ipr(ns).tc("del", index=self._index(ns, dev), root=True))
