@@ -8,8 +8,10 @@ import subprocess
 import uuid
 
 import pytest
+from ruamel.yaml import YAML
 
-from netlab import deploy, loader, names, state
+import netlab
+from netlab import deploy, names, state
 from netlab.backend import netns
 
 IS_ROOT = os.geteuid() == 0
@@ -58,22 +60,24 @@ def lab_name() -> str:
 
 @pytest.fixture
 def build(lab_name):
-    """build(yaml_text) → a lab brought up under the test's unique name, down at the end.
+    """build(topology) → the validated model of a lab brought up under the test's unique
+    name, down at the end. ``topology``: YAML text, a mapping, or a netlab.Topology; its
+    own `name` is replaced by the fixture's lab name."""
+    made: list[netlab.Lab] = []
 
-    The text's `name:` is replaced by the fixture's lab name."""
-    made = []
-
-    def _build(text: str):
-        lines = [ln for ln in text.strip().splitlines() if not ln.startswith("name:")]
-        topo = loader.load_text(f"name: {lab_name}\n" + "\n".join(lines), "<test>")
-        deploy.up(topo)
-        made.append(topo.name)
-        return topo
+    def _build(topology):
+        if isinstance(topology, str):
+            topology = YAML(typ="safe").load(topology)
+        if isinstance(topology, netlab.Topology):
+            topology = topology.renamed(lab_name)
+        else:
+            topology = netlab.from_dict({"name": lab_name, **topology}, name=lab_name)
+        made.append(netlab.up(topology))
+        return made[-1].topology
 
     yield _build
     for lab in made:
-        if state.exists(lab):
-            deploy.down(lab)
+        lab.down()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -1,7 +1,8 @@
 """`netlab bench deploy`: how fast a star of N namespaces on one bridge comes and goes.
 
-The star goes through the normal core path (loader → plan → executor → kernel
-backend), so the figure is what any lab of that size gets. Between rounds the
+The star is described with netlab's builder and goes through the normal core
+path (validate → plan → executor → kernel backend, netlab.up and down), so the
+figure is what any lab of that size gets. Between rounds the
 bench waits until the kernel has really freed the namespaces of the previous
 one (it does so in the background after `down`), so one round never pays for
 another's clean-up; that wait is reported as ``settle_s``, apart from the total.
@@ -16,10 +17,9 @@ import socket
 import subprocess
 import time
 
-from netlab import deploy, loader
-from netlab.backend.kernel import KernelBackend
+from netlab import deploy, lifecycle
 from netlab.bench.settle import namespaces_alive, settle
-from netlab.resolve import Topology
+from netlab.builder import Topology
 
 LAB = "bench-deploy"
 # The issue's reference command, with Mininet's addresses moved from its default
@@ -31,27 +31,22 @@ def star(nodes: int, lab: str = LAB) -> Topology:
     """N hosts on one bridge in a switch namespace, addressed from 198.18.0.0/15."""
     plen = 32 - max(2, (nodes + 2).bit_length())
     subnet = ipaddress.ip_network(f"198.18.0.0/{min(plen, 24)}")
-    members = "\n".join(f"      - h{i}:eth0" for i in range(nodes))
-    hosts = "\n".join(f"  h{i}: {{}}" for i in range(nodes))
-    text = (f"name: {lab}\nnodes:\n  sw: {{}}\n{hosts}\nbridges:\n  br0:\n    node: sw\n"
-            f"    subnet: {subnet}\n    members:\n{members}\n")
-    return loader.load_text(text, f"<star of {nodes}>")
+    topo = Topology(lab).node("sw")
+    for i in range(nodes):
+        topo.node(f"h{i}")
+    return topo.bridge("br0", node="sw", subnet=subnet, members=[f"h{i}:eth0" for i in range(nodes)])
 
 
 def run(nodes: int, lab: str = LAB, settle_timeout: float | None = None) -> dict:
     """Bring the star up and down; seconds for each, and for the kernel to settle after."""
-    topo = star(nodes, lab)
+    model = star(nodes, lab).validate()  # checked before the clock starts: the figure is up and down
     before = namespaces_alive()
     t0 = time.perf_counter()
-    try:
-        deploy.up(topo)
+    with lifecycle.up(model) as running:
         t1 = time.perf_counter()
-    finally:
-        t_down = time.perf_counter()
-        if deploy.state.exists(lab):
-            deploy.down(lab)
+        running.down()
     t2 = time.perf_counter()
-    return {"nodes": nodes, "up_s": round(t1 - t0, 3), "down_s": round(t2 - t_down, 3),
+    return {"nodes": nodes, "up_s": round(t1 - t0, 3), "down_s": round(t2 - t1, 3),
             "total_s": round(t2 - t0, 3), "settle_s": settle(before, settle_timeout or 2 + nodes / 100)}
 
 
@@ -76,7 +71,7 @@ def mininet(nodes: int, timeout: float = 600) -> dict | None:
     own = re.search(r"completed in ([\d.]+) seconds", out)
     left = [n for _, n in socket.if_nameindex() if n not in before and re.fullmatch(r"s1(-eth\d+)?", n)]
     if left:
-        backend = KernelBackend()
+        backend = deploy.lab_backend()
         try:
             backend.run("link.delete", [{"ns": None, "name": n} for n in left])
         finally:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netlab import signals
 from netlab.backend import nft, procfs
 from netlab.backend.process import NodeProcess
 from netlab.labs.checks import Figure
@@ -207,7 +208,11 @@ class LabContext:
 
     # --- the end ----------------------------------------------------------------
     def close(self) -> None:
-        """End every process the lab started and remove its nftables tables."""
+        """End every process the lab started and remove its nftables tables (signals wait)."""
+        with signals.deferred():
+            self._close()
+
+    def _close(self) -> None:
         for proc in reversed(self._procs):
             if isinstance(proc, NodeProcess):
                 proc.stop()
