@@ -196,13 +196,18 @@ class Topology:
         return text
 
 
-def _check(data: dict, source: str, origins: Mapping[str, tuple[str, int]], where: tuple[str, int]) -> Model:
-    """The loader's checks on a topology given as data, problems placed at their Python call sites.
+def _load_data(data: Mapping[str, Any], source: str) -> Model:
+    """The loader's checks on a topology given as data: the one door from here into the loader.
 
-    The loader takes text today: the data goes through its YAML form, which is also what
-    to_yaml() writes. (To become ``loader.load_data(data, source)`` once the loader has it.)"""
+    The loader takes text today, so the data goes through its YAML form (what to_yaml()
+    writes); to become ``loader.load_data(data, source)`` once the loader has it."""
+    return loader.load_text(_yaml(data), source)
+
+
+def _check(data: dict, source: str, origins: Mapping[str, tuple[str, int]], where: tuple[str, int]) -> Model:
+    """The loader's checks on ``data``, each problem placed at the Python call that added its element."""
     try:
-        return loader.load_text(_yaml(data), source)
+        return _load_data(data, source)
     except TopologyError as exc:
         raise TopologyError([_placed(p, origins, where) for p in exc.problems]) from None
 
@@ -233,16 +238,15 @@ def load(path: str | os.PathLike, *, name: str | None = None) -> Topology:
     """The topology file at ``path`` (``name`` replaces its lab name), checked at once:
     TopologyError naming each problem's file, line and column."""
     text = _read(path)
+    model = loader.load_text(text, str(path))  # the file as written, its problems at its lines
     raw, _ = loader.read_mapping(text, str(path), "a topology is a mapping with `name` and `nodes`")
     topo = Topology.__new__(Topology)
-    topo._data, topo._origins, topo._where, topo._model = raw, {}, (str(path), 0), None
-    topo._source = str(path)
-    if name is None:
-        topo._model = loader.load_text(text, str(path))
-        return topo
-    raw["name"] = name
-    # the file's own lines and columns, under the new name (to become loader.load_data(raw, path))
-    topo._model = loader.load_text(_yaml(raw), str(path))
+    topo._data, topo._origins, topo._where, topo._source = _plain(raw), {}, (str(path), 0), str(path)
+    topo._model = model
+    if name is not None and name != model.name:
+        topo._data["name"] = name
+        # checked as written already: only the new name can be wrong (and bridge ports are named anew)
+        topo._model = _load_data(topo._data, str(path))
     return topo
 
 
