@@ -16,8 +16,8 @@ Topology from a file or a mapping, checked at once.
 from __future__ import annotations
 
 import copy
-import ipaddress
 import io
+import ipaddress
 import os
 import sys
 from collections.abc import Mapping, Sequence

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netlab import deploy, live, signals, state, status as lab_status
+from netlab.backend import process
 from netlab.backend.process import NodeProcess
 from netlab.builder import Topology
 from netlab.errors import LabExists, NetlabError
@@ -137,13 +138,7 @@ class Lab:
 
     def close(self) -> None:
         """End every process started through this handle (the lab stays up)."""
-        for proc in reversed(self._procs):
-            if isinstance(proc, NodeProcess):
-                proc.stop()
-            elif proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self._procs.clear()
+        process.end_all(self._procs)
 
     def down(self) -> list[str]:
         """End the handle's processes and take the lab down (the problems met, if any); idempotent."""

@@ -71,13 +71,19 @@ def build(topo: Topology) -> Plan:
             rules = [r.model_dump(by_alias=True, mode="json") for r in spec.nat]
             steps.append(Step("nat.apply", {"ns": ns[name], "table": "netlab", "rules": rules},
                               undo="nat.delete", scope=ns[name]))
+    steps += _commands(topo, ns)
+    return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+
+
+def _commands(topo: Topology, ns: dict[str, str | None]) -> list[Step]:
+    """Each node's `exec` commands, run the way its kind runs a command (a container's with `docker exec`)."""
+    steps = []
     for name, spec in topo.nodes.items():
         for command in spec.exec:
-            # the kind says how a command runs in the node (a container's with `docker exec`)
             enter, argv = kinds.kind(spec.kind).exec_argv(topo.name, name, ["sh", "-c", command])
             steps.append(Step("exec.run", {"ns": enter, "node": name, "command": command, "argv": argv},
                               scope=ns[name]))
-    return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+    return steps
 
 
 def _sysctls(ns: str | None, spec) -> list[Step]:

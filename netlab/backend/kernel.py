@@ -23,8 +23,8 @@ from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
 from netlab.backend import netns, nft, process, rtnl
-from netlab.backend.pipeline import BatchFailed, Item, Netlink
 from netlab.backend.base import StepFailed
+from netlab.backend.pipeline import BatchFailed, Item, Netlink
 from netlab.model import duration_us, percent
 
 NETLINK_ROUTE = 0

@@ -102,3 +102,14 @@ class NodeProcess:
             self.process.kill()
         self.process.join(5)
         self._recv.close()
+
+
+def end_all(procs: list[subprocess.Popen | NodeProcess]) -> None:
+    """Kill every process of ``procs`` that still runs, the last started first; empties the list."""
+    for proc in reversed(procs):
+        if isinstance(proc, NodeProcess):
+            proc.stop()
+        elif proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    procs.clear()

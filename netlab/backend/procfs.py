@@ -288,6 +288,18 @@ def machine_cpu() -> dict[str, int]:
     return dict(zip(CPU_FIELDS, parse_stat(_text("/proc/stat"))["cpu"]))
 
 
+def cpu_model() -> str | None:
+    """The CPU's model name as /proc/cpuinfo gives it (None where it gives none)."""
+    try:
+        text = _text("/proc/cpuinfo")
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return None
+
+
 def cpu_pressure() -> int | None:
     """PSI: µs during which some task waited for a CPU (None where the kernel has no PSI)."""
     try:

@@ -19,8 +19,8 @@ from typing import Literal, Union
 from pydantic import Field, field_validator
 
 from netlab import names
-from netlab.errors import LabExists, NetlabError
 from netlab.backend.base import Backend
+from netlab.errors import LabExists, NetlabError
 from netlab.kinds.base import NodeKind, Problems
 from netlab.model import NodeSpec
 from netlab.step import Step

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netlab import signals
-from netlab.backend import nft, procfs
+from netlab.backend import nft, process, procfs
 from netlab.backend.process import NodeProcess
 from netlab.labs.checks import Figure
 from netlab.labs.spec import LabSpec
@@ -213,13 +213,7 @@ class LabContext:
             self._close()
 
     def _close(self) -> None:
-        for proc in reversed(self._procs):
-            if isinstance(proc, NodeProcess):
-                proc.stop()
-            elif proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self._procs.clear()
+        process.end_all(self._procs)
         for node in sorted(self._nft_nodes):
             with contextlib.suppress(RuntimeError):  # gone with a node that failed
                 self._nft_cmd(node, f"delete table inet {LAB_TABLE}")

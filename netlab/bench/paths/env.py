@@ -12,10 +12,10 @@ from collections.abc import Mapping, Sequence
 
 from netlab import names
 from netlab.backend import netns, nft, procfs
-from netlab.errors import NetlabError
-from netlab.node import Node
 from netlab.bench.paths import reference, tracepoints
 from netlab.bench.paths.launch import Ends
+from netlab.errors import NetlabError
+from netlab.node import Node
 from netlab.resolve import Topology
 
 OFFLOADS = ("rx-checksumming", "tx-checksumming", "scatter-gather", "tcp-segmentation-offload",
@@ -35,14 +35,7 @@ def _run(lab: str | None, node: str | None, argv: Sequence[str]) -> str | None:
 
 
 def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return procfs.cpu_model() or platform.processor() or "unknown"
 
 
 def parse_offloads(text: str) -> dict[str, str]:
