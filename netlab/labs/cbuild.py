@@ -38,7 +38,7 @@ def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
     except OSError as exc:
         raise NetlabError(f"C helper {source}: {exc.strerror or exc}") from None
     key = hashlib.sha256(text + "\0".join(FLAGS + libs).encode()).hexdigest()[:16]
-    out = cache_dir() / f"{source.stem}-{key}"
+    out = cache_dir() / f"{source.parent.name}-{source.stem}-{key}"  # e.g. thundering-herd-herd-<key>
     if out.exists():
         return out
     cc = shutil.which("cc") or shutil.which("gcc")

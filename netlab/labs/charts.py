@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from netlab.labs.context import Series
@@ -39,11 +40,13 @@ def draw(series: Series, path: Path) -> Path:
 
 
 def _bars(ax, series: Series) -> None:
-    """One bar per category; several lines side by side."""
+    """One bar per category, its value written on it; several lines side by side."""
     groups = list(series.lines.items())
     width = 0.8 / max(len(groups), 1)
     for i, (label, points) in enumerate(groups):
-        ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
+        bars = ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
+        ax.bar_label(bars, fmt="%.3g", fontsize="x-small", padding=1)
     if series.categories:
+        wrap = max(8, 72 // max(len(series.categories), 1))
         ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(series.categories))],
-                      series.categories)
+                      [textwrap.fill(c, wrap) for c in series.categories], fontsize="small")
