@@ -31,7 +31,7 @@ def draw(series: Series, path: Path) -> Path:
         ax.set_ylabel(series.y_label)
         ax.grid(True, alpha=0.3)
         if len(series.lines) > 1:
-            ax.legend()
+            ax.legend(fontsize="small", ncol=2 if series.kind == "bar" and len(series.lines) > 2 else 1)
         fig.tight_layout()
         fig.savefig(path)
     finally:
@@ -46,6 +46,9 @@ def _bars(ax, series: Series) -> None:
     for i, (label, points) in enumerate(groups):
         bars = ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
         ax.bar_label(bars, fmt="%.3g", fontsize="x-small", padding=1)
+    top = max((y for _, points in groups for _, y in points), default=0)
+    if top > 0 and len(groups) > 1:
+        ax.set_ylim(top=top * 1.4)  # room for the legend above the bars
     if series.categories:
         wrap = max(8, 72 // max(len(series.categories), 1))
         ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(series.categories))],
