@@ -13,30 +13,12 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_SIZE 65536
-#define MAX_EVENTS 4096
-
-static void die(const char *what) { perror(what); exit(1); }
-
-static void bound_to_parent(void) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl");
-    if (getppid() == 1) exit(1);
-    struct rlimit r;
-    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-        r.rlim_cur = r.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &r);
-    }
-}
+#include "common.h"
 
 static int connect_one(struct sockaddr_in *sa) {
     int fd = socket(AF_INET, SOCK_STREAM, 0), one = 1;

@@ -15,36 +15,16 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
-#define MAX_SIZE 65536
-#define MAX_EVENTS 4096
+#include "common.h"
 
 static atomic_ulong requests, waits, events, threads;
 static int size;
-
-static void die(const char *what) { perror(what); exit(1); }
-
-/* The helper dies with the lab: its parent's death kills it, and the lab may
- * hold as many sockets as the hard open-file limit allows. */
-static void bound_to_parent(void) {
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0) die("prctl");
-    if (getppid() == 1) exit(1);
-    struct rlimit r;
-    if (getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
-        r.rlim_cur = r.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &r);
-    }
-}
 
 static void report(void) {
     printf("requests=%lu waits=%lu events=%lu threads=%lu\n", atomic_load(&requests),
