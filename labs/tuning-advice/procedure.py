@@ -36,28 +36,32 @@ def cpu() -> tuple[float, float]:
 
 
 # --- §9.2, §9.3: socket buffers on a stream ------------------------------------------
-def sink(listener: socket.socket) -> int:
+def sink(listener: socket.socket) -> dict:
+    """Receive until EOF: bytes, and seconds from the first byte to the last (measured
+    here, so what still sat in the sender's buffer when it stopped is not counted as moved)."""
     conn, _ = listener.accept()
-    got, buf = 0, bytearray(CHUNK)
+    buf = bytearray(CHUNK)
+    got = conn.recv_into(buf)
+    t0 = t1 = time.perf_counter()
     while n := conn.recv_into(buf):
-        got += n
-    return got
+        got, t1 = got + n, time.perf_counter()
+    return {"bytes": got, "seconds": max(t1 - t0, 1e-9)}
 
 
 def pour(addr: tuple[str, int], seconds: float, sndbuf: int | None) -> dict:
-    """Send for ``seconds``; bytes, seconds and the sender's user and system CPU."""
+    """Send for ``seconds``; the sender's user and system CPU meanwhile."""
     sock = socket.socket()
     if sndbuf:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
     sock.connect(addr)
     data, sent = b"s" * CHUNK, 0
     (u0, s0), t0 = cpu(), time.perf_counter()
-    while (took := time.perf_counter() - t0) < seconds:
+    while time.perf_counter() - t0 < seconds:
         sock.sendall(data)
         sent += CHUNK
     (u1, s1) = cpu()
     sock.close()
-    return {"bytes": sent, "seconds": took, "user": u1 - u0, "system": s1 - s0}
+    return {"bytes": sent, "user": u1 - u0, "system": s1 - s0}
 
 
 def stream(lab, seconds: float, buffer: int) -> dict:
@@ -65,8 +69,8 @@ def stream(lab, seconds: float, buffer: int) -> dict:
     receiver = lab.spawn("server", sink, listener)
     listener.close()
     sent = lab.call("client", pour, addr, seconds, buffer, timeout=seconds + 30)
-    receiver.result(30)
-    return {"gbit": sent["bytes"] * 8 / sent["seconds"] / 1e9,
+    got = receiver.result(30)
+    return {"gbit": got["bytes"] * 8 / got["seconds"] / 1e9,
             "user_share": sent["user"] / max(sent["user"] + sent["system"], 1e-9)}
 
 
@@ -299,7 +303,7 @@ def backlog(lab, p: dict) -> None:
         server.result(2 * wait + 30)
         runs[size] = {"took": sorted(min(t, wait) for t in took),
                       "fast": sum(t < 0.5 for t in took) / count, "overflows": moved.get("TcpExtListenOverflows", 0),
-                      "slowest": max(t for t in took if t != float("inf")), "never": sum(t == float("inf") for t in took)}
+                      "slowest": max((t for t in took if t != float("inf")), default=wait), "never": sum(t == float("inf") for t in took)}
     (small, s), (large, g) = runs.items()
     for name, size, r in (("small", small, s), ("large", large, g)):
         lab.figure(f"backlog_{name}_fast", round(r["fast"], 2), "", f"share of the burst connected within 0.5 s, "
