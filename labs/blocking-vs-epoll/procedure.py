@@ -138,7 +138,7 @@ def charts(lab, results: dict, counts: list[int]) -> None:
 
     lab.bars("switches", "Voluntary context switches per request", "switches / request", groups("voluntary"))
     lab.bars("cpu", "Server CPU per request", "µs / request", groups("cpu_us"))
-    lab.bars("rps", "Requests per second (client and server on 2 shared CPUs)", "requests/s", groups("rps"))
+    lab.bars("rps", "Requests per second (2 CPUs, shared with the machine's other load)", "requests/s", groups("rps"))
     lab.bars("events", "Ready sockets per epoll_wait()", "events / call", groups("events_per_wait", ("epoll", "python")))
 
 

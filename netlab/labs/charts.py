@@ -39,13 +39,17 @@ def draw(series: Series, path: Path) -> Path:
     return path
 
 
+def _number(y: float) -> str:
+    return f"{y:,.0f}" if abs(y) >= 1000 else f"{y:.3g}"
+
+
 def _bars(ax, series: Series) -> None:
     """One bar per category, its value written on it; several lines side by side."""
     groups = list(series.lines.items())
     width = 0.8 / max(len(groups), 1)
     for i, (label, points) in enumerate(groups):
         bars = ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
-        ax.bar_label(bars, fmt="%.3g", fontsize="x-small", padding=1)
+        ax.bar_label(bars, labels=[_number(y) for _, y in points], fontsize="x-small", padding=1)
     top = max((y for _, points in groups for _, y in points), default=0)
     if top > 0 and len(groups) > 1:
         ax.set_ylim(top=top * 1.4)  # room for the legend above the bars
