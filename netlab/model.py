@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from netlab import names
+from netlab import limits, names
 
 Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -27,10 +27,29 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
 
+def _what(value: Any) -> str:
+    """A wrong value in words, for messages (the same words as netlab.problems.describe)."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"the number {value}"
+    if isinstance(value, (list, tuple)):
+        return f"a list of {len(value)}"
+    return "a mapping" if isinstance(value, dict) else f"a {type(value).__name__}"
+
+
+def _text(value: Any, what: str) -> str:
+    """``value`` if it is text; else a ValueError saying what was expected (not a TypeError:
+    pydantic reports ValueErrors as problems, anything else escapes as a traceback)."""
+    if not isinstance(value, str):
+        raise ValueError(f"should be {what}, not {_what(value)}")
+    return value
+
+
 def _interface(value: Any) -> Interface:
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value
-    text = str(value)
+    text = _text(value, "an address with a prefix length (e.g. 198.18.0.1/24)")
     if "/" not in text:
         raise ValueError(f"{text!r} needs a prefix length (e.g. 198.18.0.1/24)")
     try:
@@ -40,15 +59,21 @@ def _interface(value: Any) -> Interface:
 
 
 def _network(value: Any) -> Network:
+    if isinstance(value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+        return value
+    _text(value, "a network (e.g. 198.18.0.0/24)")
     try:
-        return ipaddress.ip_network(str(value), strict=True)
+        return ipaddress.ip_network(value, strict=True)
     except ValueError as exc:
         raise ValueError(f"{value!r} is not a network (e.g. 198.18.0.0/24): {exc}") from None
 
 
 def _address(value: Any) -> Address:
+    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address)):
+        return value
+    _text(value, "an IP address (e.g. 198.18.0.1)")
     try:
-        return ipaddress.ip_address(str(value))
+        return ipaddress.ip_address(value)
     except ValueError:
         raise ValueError(f"{value!r} is not an IP address (e.g. 198.18.0.1)") from None
 
@@ -61,7 +86,21 @@ def _addresses(value: Any) -> Any:
         return ()
     if isinstance(value, (str, ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         value = [value]
+    if not isinstance(value, (list, tuple)):
+        raise ValueError(f"should be an address (e.g. 198.18.0.1/24), a list of them, auto or none, "
+                         f"not {_what(value)}")
     return tuple(_interface(v) for v in value)
+
+
+def _whole(value: Any) -> Any:
+    """No booleans where a number is meant: pydantic would read `mtu: true` as 1."""
+    if isinstance(value, bool):
+        raise ValueError(f"should be a whole number, not {_what(value)}")
+    return value
+
+
+def _route_target(value: Any) -> Any:
+    return value if value == "default" else _network(value)
 
 
 # json_schema_input_type: editors see what a user may write, not what it becomes.
@@ -70,6 +109,11 @@ IpNetwork = Annotated[Network, BeforeValidator(_network, json_schema_input_type=
 IpAddress = Annotated[Address, BeforeValidator(_address, json_schema_input_type=str)]
 Addresses = Annotated[Union[tuple[IfAddress, ...], None],
                       BeforeValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
+Int = Annotated[int, BeforeValidator(_whole, json_schema_input_type=int)]
+Mtu = Annotated[Int, Field(ge=limits.MTU_MIN, le=limits.MTU_MAX,
+                           description=f"bytes, {limits.MTU_MIN}..{limits.MTU_MAX} (veth and bridge)")]
+RouteTarget = Annotated[Union[Literal["default"], Network],
+                        BeforeValidator(_route_target, json_schema_input_type=str)]
 
 
 def rate_bits(text: str) -> int:
@@ -79,8 +123,13 @@ def rate_bits(text: str) -> int:
 
 
 def _check_rate(value: str | None) -> str | None:
-    if value is not None and not RATE.match(str(value).strip()):
+    if value is None:
+        return value
+    if not RATE.match(value.strip()):
         raise ValueError(f"{value!r} is not a rate (e.g. 100mbit, 1gbit, 10mbps)")
+    why = limits.rate_problem(rate_bits(value), value)
+    if why:
+        raise ValueError(why)
     return value
 
 
@@ -90,15 +139,22 @@ DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(us|ms|s)$")
 
 def _check_percent(value: str | None) -> str | None:
     if value is not None:
-        m = PERCENT.match(str(value).strip())
+        m = PERCENT.match(value.strip())
         if not m or not 0 < float(m.group(1)) <= 100:
             raise ValueError(f"{value!r} is not a loss percentage (e.g. 1%, 0.5%)")
+        if float(m.group(1)) < limits.LOSS_STEP_PERCENT:
+            raise ValueError(f"{value!r} is less than netlab's smallest loss step ({limits.LOSS_STEP_PERCENT:g}%: "
+                             "one packet in a million)")
     return value
 
 
 def _check_duration(value: str | None) -> str | None:
-    if value is not None and not DURATION.match(str(value).strip()):
+    if value is None:
+        return value
+    if not DURATION.match(value.strip()):
         raise ValueError(f"{value!r} is not a delay (e.g. 10ms, 500us)")
+    if duration_us(value) > limits.DELAY_MAX_US:
+        raise ValueError(f"{value!r} is more than netem takes ({limits.DELAY_MAX_US // 1_000_000} s)")
     return value
 
 
@@ -111,11 +167,29 @@ def percent(text: str) -> float:
     return float(PERCENT.match(text.strip()).group(1))
 
 
-def _check_ifname(value: str) -> str:
+def check_ifname(value: str) -> str:
     if len(value) > names.IFNAMSIZ:
         raise ValueError(f"interface name {value!r} has {len(value)} characters; Linux allows 15")
     if not names.IFNAME.match(value):
         raise ValueError(f"{value!r} is not an interface name (letters, digits, _ . -; e.g. eth0)")
+    if value in limits.RESERVED_IFNAMES:
+        raise ValueError(f"{value!r} cannot be an interface netlab makes: {limits.RESERVED_IFNAMES[value]}")
+    return value
+
+
+MAC = re.compile(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$")
+
+
+def _check_mac(value: str) -> str:
+    if not MAC.match(value):
+        raise ValueError(f"{value!r} is not a MAC address (e.g. 02:00:00:00:00:01)")
+    first = int(value[:2], 16)
+    # the kernel refuses these for an interface (is_valid_ether_addr): EADDRNOTAVAIL
+    if first & 1:
+        raise ValueError(f"{value!r} is a multicast MAC address (the first byte is odd); an interface needs a "
+                         "unicast one (e.g. 02:00:00:00:00:01)")
+    if int(value.replace(":", ""), 16) == 0:
+        raise ValueError(f"{value!r} is the all-zero MAC address; an interface needs another (e.g. 02:00:00:00:00:01)")
     return value
 
 
@@ -126,7 +200,7 @@ class Endpoint(Strict):
     interface: str | None = None
     address: Addresses = None
     mac: str | None = None
-    mtu: int | None = Field(default=None, ge=68, le=65535)
+    mtu: Mtu | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -136,21 +210,20 @@ class Endpoint(Strict):
             return {"node": node, "interface": ifname or None}
         if isinstance(value, dict) and "endpoint" in value:
             value = dict(value)
-            node, _, ifname = str(value.pop("endpoint")).partition(":")
+            text = _text(value.pop("endpoint"), "node:interface (e.g. h1:eth0)")
+            node, _, ifname = text.partition(":")
             return {"node": node, "interface": ifname or None, **value}
         return value
 
     @field_validator("interface")
     @classmethod
     def _ifname(cls, value: str | None) -> str | None:
-        return None if value is None else _check_ifname(value)
+        return None if value is None else check_ifname(value)
 
     @field_validator("mac")
     @classmethod
     def _mac(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$", value):
-            raise ValueError(f"{value!r} is not a MAC address (e.g. 02:00:00:00:00:01)")
-        return value
+        return None if value is None else _check_mac(value)
 
 
 class Impairments(Strict):
@@ -177,7 +250,7 @@ class Link(Impairments):
     """A point-to-point veth pair between two nodes."""
 
     endpoints: tuple[Endpoint, Endpoint]
-    mtu: int | None = Field(default=None, ge=68, le=65535)
+    mtu: Mtu | None = None
     subnet: IpNetwork | None = None
     pool: str = "p2p"
 
@@ -196,7 +269,7 @@ class Bridge(Impairments):
     gateway: bool = False
     subnet: IpNetwork | None = None
     pool: str = "lan"
-    mtu: int | None = Field(default=None, ge=68, le=65535)
+    mtu: Mtu | None = None
     stp: bool = False
 
     @model_validator(mode="before")
@@ -208,22 +281,34 @@ class Bridge(Impairments):
 
 
 class Route(Strict):
-    to: Union[Literal["default"], IpNetwork] = "default"
+    to: RouteTarget = "default"
     via: IpAddress | None = None
     dev: str | None = None
-    metric: int | None = Field(default=None, ge=0)
+    metric: Int | None = Field(default=None, ge=0, le=limits.ROUTE_METRIC_MAX)
 
     @model_validator(mode="after")
     def _needs_target(self) -> "Route":
         if self.via is None and self.dev is None:
             raise ValueError("a route needs `via` (a gateway address) or `dev` (an interface)")
+        if self.via is not None and self.to != "default" and self.via.version != self.to.version:
+            raise ValueError(f"an IPv{self.to.version} route ({self.to}) needs an IPv{self.to.version} gateway, "
+                             f"not {self.via}")
         return self
+
+
+def _ipv4_only(value: Any, field: str) -> Any:
+    # the node's NAT table is nftables' `ip` family: IPv4 only (an IPv6 rule fails at `up`)
+    if value is not None and value.version != 4:
+        raise ValueError(f"`{field}` {value} is IPv6: netlab's NAT is IPv4 (nftables table ip)")
+    return value
 
 
 class Masquerade(Strict):
     type: Literal["masquerade"]
     out: str = Field(description="interface the translated packets leave by")
     source: IpNetwork | None = None
+
+    _v4 = field_validator("source")(classmethod(lambda cls, v: _ipv4_only(v, "source")))
 
 
 class Snat(Strict):
@@ -232,11 +317,13 @@ class Snat(Strict):
     to: IpAddress
     source: IpNetwork | None = None
 
+    _v4 = field_validator("source", "to")(classmethod(lambda cls, v, info: _ipv4_only(v, info.field_name)))
+
 
 class Dnat(Strict):
     type: Literal["dnat"]
     in_: str = Field(alias="in", description="interface the packets arrive on")
-    port: int = Field(ge=1, le=65535)
+    port: Int = Field(ge=1, le=65535)
     to: str = Field(description="address:port to forward to, e.g. 198.18.0.2:80")
     proto: Literal["tcp", "udp"] = "tcp"
 
@@ -246,9 +333,12 @@ class Dnat(Strict):
         host, _, port = value.rpartition(":")
         try:
             ipaddress.IPv4Address(host)
-            assert 1 <= int(port) <= 65535
-        except (ValueError, AssertionError):
-            raise ValueError(f"{value!r} is not address:port (e.g. 198.18.0.2:80)") from None
+            ok = port.isdigit() and 1 <= int(port) <= 65535
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{value!r} is not address:port with an IPv4 address and a port 1..65535 "
+                             "(e.g. 198.18.0.2:80)")
         return value
 
     @property
@@ -261,6 +351,10 @@ class Dnat(Strict):
 
 
 NatRule = Annotated[Union[Masquerade, Snat, Dnat], Field(discriminator="type")]
+
+
+SYSCTL = re.compile(r"^net(\.[A-Za-z0-9_-]+)+$")
+SYSCTL_VALUE = re.compile(r"^[^\x00-\x1f\x7f]*$")  # one line: no newline, tab or other control character
 
 
 class NodeSpec(Strict):
@@ -279,18 +373,29 @@ class NodeSpec(Strict):
         # kernel.*, vm.*, fs.* are one value for the whole machine: setting them "in a
         # node" would change the real host. Global net.* keys are simply absent from a
         # child namespace's /proc/sys, so writing them fails at `up` and rolls back.
-        for key in value:
-            if not re.match(r"^net\.[A-Za-z0-9_.-]+$", key):
+        for key, setting in value.items():
+            if not key.startswith("net."):
                 raise ValueError(f"{key!r}: only per-namespace net.* sysctls may be set in a node "
                                  "(kernel.*, vm.*, fs.* would change the whole machine)")
+            if not SYSCTL.match(key):
+                raise ValueError(f"{key!r} is not a sysctl name (dotted words, e.g. net.ipv4.tcp_syncookies)")
+            if isinstance(setting, str) and not SYSCTL_VALUE.match(setting):
+                raise ValueError(f"{key}: {setting!r} is not a sysctl value (one line of text or a number)")
         return value
 
 
 class Pool(Strict):
     ipv4: IpNetwork | None = None
-    prefix: int = Field(default=24, ge=8, le=32)
+    prefix: Int = Field(default=24, ge=8, le=32)
     ipv6: IpNetwork | None = None
-    prefix6: int = Field(default=64, ge=16, le=128)
+    prefix6: Int = Field(default=64, ge=16, le=128)
+
+    @model_validator(mode="after")
+    def _families(self) -> "Pool":
+        for field, net in (("ipv4", self.ipv4), ("ipv6", self.ipv6)):
+            if net is not None and net.version != (4 if field == "ipv4" else 6):
+                raise ValueError(f"`{field}` is {net}, an IPv{net.version} network")
+        return self
 
 
 # RFC 2544 (198.18.0.0/15) and RFC 5180 (2001:2::/48) are reserved for benchmarks:

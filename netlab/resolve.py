@@ -8,12 +8,17 @@ file:line:col.
 
 from __future__ import annotations
 
+import bisect
 import functools
 import ipaddress
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from netlab import names
-from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Pool, Route, TopologyFile
+from netlab import limits, names
+from netlab.errors import Problem
+from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Pool, Route, TopologyFile, check_ifname, rate_bits
+from netlab.problems import Locator, dotted as _dotted
 
 Path = tuple
 Errors = list[tuple[Path, str]]
@@ -60,6 +65,11 @@ class Topology:
     veths: tuple[Veth, ...]
     bridges: tuple[BridgeDev, ...]
     routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
+    positions: Any = field(default=None, compare=False, repr=False)  # where each field is written (yamlread)
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        """A problem about the field at ``path``, at its place in the file (a preflight's answer)."""
+        return Locator(self.source, self.positions).problem(path, message)
 
     def interfaces(self, node: str) -> list[Iface]:
         return list(self._interfaces_by_node.get(node, ()))
@@ -101,9 +111,12 @@ class _Allocator:
 
     def __init__(self, pools: dict[str, Pool], taken: list):
         self.pools = pools
-        self.taken = taken  # explicit networks anywhere in the file: never allocate over them
+        # explicit networks anywhere in the file are never allocated over; nor is one
+        # pool's subnet given again by another (all of them disjoint: the allocator's work)
+        self.taken = {v: _Intervals((int(n.network_address), int(n.broadcast_address)) for n in taken
+                                    if n.version == v) for v in (4, 6)}
         self.next: dict[tuple[str, int], int] = {}
-        self.given: dict[tuple[str, int], tuple[object, list]] = {}  # key → (pool base, subnets handed out)
+        self.given = {4: _Intervals(), 6: _Intervals()}
 
     def subnet(self, pool_name: str, version: int):
         pool = self.pools[pool_name]
@@ -114,31 +127,62 @@ class _Allocator:
         if plen < base.prefixlen:
             raise ValueError(f"pool {pool_name!r} ({base}) cannot be cut into /{plen}")
         first, size = int(base.network_address), 1 << (base.max_prefixlen - plen)
-        for i in range(self.next.get(key, 0), 1 << (plen - base.prefixlen)):
-            net = ipaddress.ip_network((first + i * size, plen))
-            if self._free(net, key):
-                self.next[key] = i + 1
-                self.given.setdefault(key, (base, []))[1].append(net)
-                return net
+        taken, given = self.taken[version], self.given[version]
+        i, count = self.next.get(key, 0), 1 << (plen - base.prefixlen)
+        while i < count:
+            lo = first + i * size
+            hi = lo + size - 1
+            # over something taken: skip past it, not one subnet at a time (a /128 pool
+            # under an explicit /32 would otherwise be counted through for ever)
+            clash = taken.clash(lo, hi)
+            clash = given.clash(lo, hi) if clash is None else clash
+            if clash is not None:
+                i = (clash - first) // size + 1
+                continue
+            self.next[key] = i + 1
+            given.add(lo, hi)
+            return ipaddress.ip_network((lo, plen))
         raise ValueError(f"pool {pool_name!r} ({base}) has no /{plen} left")
 
-    def _free(self, net, key: tuple[str, int]) -> bool:
-        if any(net.overlaps(t) for t in self.taken):
-            return False
-        return not any(net.overlaps(g) for k, (base, nets) in self.given.items()
-                       if k != key and base.overlaps(net) for g in nets)
+
+class _Intervals:
+    """Disjoint address ranges of one family, sorted, to ask "does [lo, hi] meet one?"
+    in log time. CIDR networks never partly overlap (two either nest or are apart),
+    so keeping only the outermost of nested ones loses nothing."""
+
+    def __init__(self, ranges=()):
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        for lo, hi in sorted(ranges, key=lambda r: (r[0], -r[1])):
+            if not self.ends or lo > self.ends[-1]:
+                self.starts.append(lo)
+                self.ends.append(hi)
+
+    def add(self, lo: int, hi: int) -> None:
+        """Add a range that meets none already in (the allocator's own subnets)."""
+        at = bisect.bisect_left(self.starts, lo)
+        self.starts.insert(at, lo)
+        self.ends.insert(at, hi)
+
+    def clash(self, lo: int, hi: int) -> int | None:
+        """The last address of a range meeting [lo, hi], or None."""
+        at = bisect.bisect_right(self.starts, hi) - 1  # the range starting last at or before hi
+        return self.ends[at] if at >= 0 and self.ends[at] >= lo else None
 
 
-def _endpoint_name(ep: Endpoint, used: dict[str, set[str]]) -> str:
+def _endpoint_name(ep: Endpoint, used: dict[str, set[str]], next_n: dict[str, int]) -> str:
     if ep.interface:
         return ep.interface
-    n = 0
+    n = next_n.get(ep.node, 0)  # auto names only grow: start where the last one was found
     while f"eth{n}" in used.setdefault(ep.node, set()):
         n += 1
+    next_n[ep.node] = n
     return f"eth{n}"
 
 
-def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memory>") -> tuple[Topology | None, Errors]:
+def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memory>",
+            positions: Any = None) -> tuple[Topology | None, Errors]:
+    """(the lab with every name and address decided, or None; every problem found)."""
     errors: Errors = []
     pools = {**DEFAULT_POOLS, **topo.pools}
 
@@ -161,8 +205,12 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
 
     for bname, br in topo.bridges.items():
         where = ("bridges", bname)
-        if len(bname) > names.IFNAMSIZ or not names.IFNAME.match(bname):
-            errors.append((where, f"bridge name {bname!r} must be an interface name of at most 15 characters"))
+        try:
+            check_ifname(bname)
+        except ValueError as exc:
+            errors.append((where, f"bridge name: {exc}"))
+        if len(br.members) > limits.BRIDGE_PORTS:
+            errors.append((where + ("members",), limits.bridge_ports_problem(len(br.members))))
         if node_exists(br.node, where + ("node",)):
             claim(br.node, bname, where)
     endpoints: list[tuple[Path, Endpoint]] = []
@@ -175,8 +223,9 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         if ep.interface:
             claim(ep.node, ep.interface, where + ("interface",))
     ifnames: dict[Path, str] = {}
+    next_n: dict[str, int] = {}
     for where, ep in present:
-        ifnames[where] = ep.interface or _endpoint_name(ep, used)
+        ifnames[where] = ep.interface or _endpoint_name(ep, used, next_n)
         if not ep.interface:
             used[ep.node].add(ifnames[where])
 
@@ -214,10 +263,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     result = Topology(name=topo.name, source=source, nodes=nodes, veths=tuple(veths), bridges=tuple(bridges))
     routes = _routes(topo, nodes, result, errors)
     _check_nodes(result, nodes, errors)
+    _check_limits(result, errors)
     if errors:
         return None, errors
     return Topology(name=topo.name, source=source, nodes=nodes, veths=result.veths, bridges=result.bridges,
-                    routes=routes), []
+                    routes=routes, positions=positions), []
 
 
 def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]]) -> list[_Segment]:
@@ -238,8 +288,8 @@ def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]]) -> list[
 def _assign(segments: list[_Segment], pools: dict[str, Pool], errors: Errors) -> dict[Path, tuple]:
     """Explicit addresses kept, automatic ones drawn from each segment's subnet."""
     seen: dict = {}
-    nets: list[tuple] = []
-    for seg in segments:
+    nets: list[tuple] = []  # (network, index of its segment)
+    for k, seg in enumerate(segments):
         if seg.pool not in pools:
             errors.append((seg.where + ("pool",), f"no pool named {seg.pool!r} (pools: {', '.join(sorted(pools))})"))
         seg_nets = {a.network for _, addrs in seg.slots for a in (addrs or ())}
@@ -252,11 +302,8 @@ def _assign(segments: list[_Segment], pools: dict[str, Pool], errors: Errors) ->
                 seen[a.ip] = where
                 if seg.subnet and a.version == seg.subnet.version and a not in seg.subnet:
                     errors.append((where + ("address",), f"{a} is outside the segment's subnet {seg.subnet}"))
-        for net in seg_nets:
-            for other, other_where in nets:
-                if net.version == other.version and net.overlaps(other) and other_where != seg.where:
-                    errors.append((seg.where, f"{net} overlaps {other} used by {_dotted(other_where)}"))
-            nets.append((net, seg.where))
+        nets += [(net, k) for net in sorted(seg_nets, key=_net_key)]
+    errors += _overlaps(nets, segments)
     alloc = _Allocator(pools, [n for n, _ in nets])
     out: dict[Path, tuple] = {}
     for seg in segments:
@@ -280,6 +327,31 @@ def _assign(segments: list[_Segment], pools: dict[str, Pool], errors: Errors) ->
     return out
 
 
+def _net_key(net) -> tuple:
+    return net.version, int(net.network_address), net.prefixlen
+
+
+def _overlaps(nets: list[tuple], segments: list[_Segment]) -> Errors:
+    """Networks of different segments that overlap, each segment's first clash once
+    (sorted sweep: CIDR networks that overlap nest, so the ones still open contain the next)."""
+    out: Errors = []
+    reported: set[int] = set()
+    open_: list[tuple] = []  # (version, last address, network, segment index)
+    for net, k in sorted(nets, key=lambda t: (_net_key(t[0]), t[1])):
+        first = int(net.network_address)
+        while open_ and (open_[-1][0] != net.version or open_[-1][1] < first):
+            open_.pop()
+        for _, _, other, j in reversed(open_):
+            if j != k:
+                later, earlier, a, b = (k, j, net, other) if k > j else (j, k, other, net)
+                if later not in reported:
+                    reported.add(later)
+                    out.append((segments[later].where, f"{a} overlaps {b} used by {_dotted(segments[earlier].where)}"))
+                break
+        open_.append((net.version, int(net.broadcast_address), net, k))
+    return out
+
+
 def _segment_subnet(seg: _Segment, version: int, alloc: _Allocator, errors: Errors):
     if seg.subnet is not None and seg.subnet.version == version:
         return seg.subnet
@@ -297,10 +369,11 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, er
     """Each node's routes: its own, plus a default via each gateway bridge it is a member of."""
     routes: dict[str, tuple[Route, ...]] = {}
     gateways: dict[str, list[Route]] = {}
+    by_name = {(b.name, b.node): b for b in result.bridges}
     for bname, br in topo.bridges.items():
         if not br.gateway:
             continue
-        bdev = next((b for b in result.bridges if b.name == bname and b.node == br.node), None)
+        bdev = by_name.get((bname, br.node))
         for addr in (bdev.addresses if bdev else ()):
             for ep in br.members:
                 gateways.setdefault(ep.node, []).append(Route(to="default", via=addr.ip))
@@ -312,7 +385,7 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, er
                 own.append(r)
                 families.add(_family(r))
         connected = [a.network for i in result.interfaces(name) for a in i.addresses]
-        ifaces = {i.name for i in result.interfaces(name)}
+        ifaces = {i.name for i in result.interfaces(name)} | {"lo"}
         defaults: set[int] = set()
         for k, r in enumerate(spec.routes):
             where = ("nodes", name, "routes", k)
@@ -346,8 +419,35 @@ def _check_nodes(result: Topology, nodes: dict[str, NodeSpec], errors: Errors) -
                                f"{name} has no interface {dev!r} (it has: {', '.join(sorted(ifaces)) or 'none'})"))
 
 
-def _dotted(path: Path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+# net.ipv4.conf.eth0.rp_filter, net.ipv6.neigh.eth1.base_reachable_time_ms: a knob of one interface
+DEVICE_SYSCTL = re.compile(r"^net\.ipv[46]\.(conf|neigh)\.([^.]+)\.[^.]+$")
+SYSCTL_DEVICES = {"all", "default", "lo"}  # in every namespace before any interface is made
+
+
+def device_of(key: str) -> str | None:
+    """The interface a sysctl is about (None for a namespace-wide one, or all/default/lo)."""
+    m = DEVICE_SYSCTL.match(key)
+    return m.group(2) if m and m.group(2) not in SYSCTL_DEVICES else None
+
+
+def _check_limits(result: Topology, errors: Errors) -> None:
+    """What the kernel would refuse part-way through `up` (see netlab.limits)."""
+    for name, spec in result.nodes.items():
+        ifaces = {i.name for i in result.interfaces(name)}
+        for key in spec.sysctls:
+            dev = device_of(key)
+            if dev is not None and dev not in ifaces:
+                errors.append((("nodes", name, "sysctls", key),
+                               f"{name} has no interface {dev!r} (it has: {', '.join(sorted(ifaces)) or 'none'})"))
+    for br in result.bridges:
+        if br.mtu is not None and br.mtu < limits.IPV6_MIN_MTU and any(a.version == 6 for a in br.addresses):
+            errors.append((("bridges", br.name, "mtu"), limits.ipv6_mtu_problem(br.mtu)))
+    for veth in result.veths:
+        for iface in (veth.a, veth.b):
+            mtu = iface.mtu or 1500
+            if mtu < limits.IPV6_MIN_MTU and any(a.version == 6 for a in iface.addresses):
+                errors.append((iface.where + ("address",), limits.ipv6_mtu_problem(mtu)))
+            if iface.rate:
+                why = limits.bucket_problem(rate_bits(iface.rate), iface.rate, mtu)
+                if why:
+                    errors.append((iface.where[:2] + ("rate",), why))
