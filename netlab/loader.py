@@ -115,9 +115,10 @@ def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, Node
 
         kind_name = spec.get("kind", "netns")
         if not isinstance(kind_name, str) or kind_name not in kinds.KINDS:
-            shown = repr(kind_name) if isinstance(kind_name, str) else describe(kind_name)
-            found.append(locator.problem(place(("kind",)),
-                                         f"unknown kind {shown} (kinds: {', '.join(sorted(kinds.KINDS))})"))
+            known = ", ".join(sorted(kinds.KINDS))
+            why = (f"unknown kind {kind_name!r} (kinds: {known})" if isinstance(kind_name, str)
+                   else f"should be one of: {known}, not {describe(kind_name)}")
+            found.append(locator.problem(place(("kind",)), why))
             continue
         node_kind = kinds.kind(kind_name)
         try:

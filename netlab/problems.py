@@ -67,6 +67,16 @@ class Locator:
             (line, col), node = found
         return line, col
 
+    def has(self, path: Path) -> bool:
+        """Whether the file spells out every part of ``path``."""
+        node = self.root
+        for part in path:
+            found = None if node is None else _child(node, part)
+            if found is None:
+                return False
+            node = found[1]
+        return True
+
     def problem(self, path: Path, message: str) -> Problem:
         line, col = self.where(path)
         return Problem(self.source, line, col, dotted(path) or "(file)", message)
@@ -138,7 +148,7 @@ def _union_message(errors: list[dict]) -> str:
 
 def message(e: dict, model: type, path: Path) -> str:
     kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
-    if e["loc"] and e["loc"][-1] == "[key]":
+    if e["loc"] and e["loc"][-1] == "[key]" and kind == "string_type":
         return f"a key should be text (a name), not {describe(value)}"
     if kind == "missing":
         return "required field is missing"
@@ -178,6 +188,11 @@ def _length_message(kind: str, ctx: dict, path: Path) -> str:
 def _shape_at(model: type, path: Path) -> str | None:
     if model is not None and model.__name__ == "TopologyFile" and len(path) == 2 and path[0] == "nodes":
         return NODE_SHAPE
+    members = [_unwrap(m) for m in _members(type_at(model, path))]
+    tags = [typing.get_args(m.model_fields["type"].annotation)[0] for m in members
+            if _is_model(m) and "type" in m.model_fields]
+    if tags and len(tags) == len(members):  # a rule chosen by its `type`: nat
+        return f"{SHAPES.get(members[0].__name__, 'a mapping')} (type: {', '.join(tags)})"
     return None
 
 

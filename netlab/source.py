@@ -66,10 +66,13 @@ def _read_stdin(limit: int, timeout: float) -> bytes:
     if os.isatty(0):
         raise _refuse(STDIN_NAME, "standard input is a terminal: pipe a topology in "
                                   "(e.g. netlab generate star --hosts 4 | netlab up -)")
-    _refuse_kind(STDIN_NAME, info)
     if stat.S_ISREG(info.st_mode):
         return _read_file(0, STDIN_NAME, info, limit)
-    return _read_pipe(0, STDIN_NAME, limit, timeout)
+    # whatever the shell opened (a pipe, /dev/null, even /dev/zero) is read within both limits
+    try:
+        return _read_pipe(0, STDIN_NAME, limit, timeout)
+    except OSError as exc:
+        raise _refuse(STDIN_NAME, exc.strerror or str(exc)) from None
 
 
 def _read_path(path: Path, name: str, limit: int, timeout: float) -> bytes:
@@ -132,9 +135,9 @@ def _read_pipe(fd: int, name: str, limit: int, timeout: float) -> bytes:
         if left <= 0 or not poller.poll(left * 1000):
             if time.monotonic() < deadline:
                 continue
-            got = f"{total:,} bytes" if total else "nothing"
-            raise _refuse(name, f"read {got} in {timeout:g} s and the writer has not finished "
-                                f"(a pipe nobody writes to?); {TIMEOUT_ENV}=SECONDS waits longer")
+            got = f"only {total:,} bytes" if total else "nothing"
+            raise _refuse(name, f"no end of file within {timeout:g} s, {got} read (a pipe nobody writes to, "
+                                f"or a slow writer: {TIMEOUT_ENV}=SECONDS waits longer)")
         try:
             chunk = os.read(fd, 1 << 16)
         except BlockingIOError:
