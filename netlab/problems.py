@@ -263,7 +263,8 @@ def clean_loc(model: type, loc: tuple) -> tuple[Path, bool]:
             continue
         if part == "[key]":
             continue
-        out.append(part)
+        is_key = typing.get_origin(tp) is dict
+        out.append(str(part) if is_key else part)  # a key, even 7, is a name: nodes.7, not nodes[7]
         tp = _step(tp, part)
     return tuple(out), tagged
 
