@@ -15,10 +15,7 @@ sees any of it.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import os
-from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
@@ -40,7 +37,7 @@ def load(path: str | os.PathLike) -> Topology:
 
 def load_text(text: str, source: str = "<string>") -> Topology:
     """Parse and check a topology written in YAML; raise TopologyError with every problem found."""
-    with _gc_paused():
+    with yamlread.gc_paused():
         data, positions = yamlread.parse(text, source)
         return _load(data, Locator(source, positions))
 
@@ -49,7 +46,7 @@ def load_data(data: Any, source: str = "<data>") -> Topology:
     """Check a topology given as Python data, with the checks and messages of a file:
     ``load_data({"name": "lab", "nodes": {"a": {}, "b": {}}, "links": [["a", "b"]]})``.
     Raises TopologyError whose problems name no line (``source: field: message``)."""
-    with _gc_paused():
+    with yamlread.gc_paused():
         return _load(data, Locator(source, None))
 
 
@@ -60,19 +57,6 @@ def read_mapping(text: str, source: str, expected: str) -> tuple[dict, Locator]:
     if not isinstance(data, dict):
         raise TopologyError([Problem(source, 1, 1, "(file)", f"{expected}, not {describe(data)}")])
     return data, Locator(source, positions)
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    # Reading makes a few objects per value and no reference cycles; the cyclic
-    # collector, run again and again as they pile up, took ~40% of a 2.8 MB file's time.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load(data: Any, locator: Locator) -> Topology:

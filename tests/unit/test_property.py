@@ -18,6 +18,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from netlab import loader, plan, source
 from netlab.errors import Problem, TopologyError
+from netlab.docker_kind import DockerSpec
 from netlab.model import Bridge, Dnat, Endpoint, Link, Masquerade, NodeSpec, Pool, Route, Snat, TopologyFile
 
 # `make test` runs a fixed set of 150 examples a property (seconds); a longer hunt for new
@@ -48,6 +49,11 @@ ROUTE = {"to": st.sampled_from(["default", "198.18.9.0/24", "2001:2:9::/64"]), "
          "dev": IFNAMES, "via": st.sampled_from(["198.18.0.1", "198.19.0.1", "2001:2::1"])}
 NODE = {"kind": st.sampled_from(["netns", "host"]), "forwarding": st.booleans(), "sysctls": SYSCTLS,
         "exec": st.lists(st.sampled_from(["true", "ip link set lo up"]), max_size=2)}
+DOCKER = {**{k: v for k, v in NODE.items() if k != "kind"}, "command": st.sampled_from(["sleep 1", ["sleep", "1"]]),
+          "env": st.dictionaries(st.sampled_from(["A", "B"]), st.one_of(st.integers(0, 9), st.just("x")), max_size=2),
+          "binds": st.lists(st.sampled_from(["/srv:/srv:ro", "/tmp:/data"]), max_size=1),
+          "labels": st.dictionaries(st.sampled_from(["team", "role"]), st.just("lab"), max_size=1),
+          "restart": st.sampled_from(["no", "always"])}
 POOL = {"ipv4": st.sampled_from(["198.18.0.0/16", "198.19.0.0/16"]), "prefix": st.integers(8, 32),
         "ipv6": st.sampled_from(["2001:2::/48"]), "prefix6": st.integers(16, 128)}
 NAT = {"source": st.sampled_from(["198.18.0.0/24"])}
@@ -68,7 +74,8 @@ def _endpoint(node: str) -> st.SearchStrategy:
 @st.composite
 def topologies(draw) -> dict:
     nodes = NODES[:draw(st.integers(1, len(NODES)))]
-    out: dict = {"name": "lab", "nodes": {n: draw(st.one_of(st.none(), _optional(NODE))) for n in nodes}}
+    docker = _optional(DOCKER, kind=st.just("docker"), image=st.just("netlab/busybox"))
+    out: dict = {"name": "lab", "nodes": {n: draw(st.one_of(st.none(), _optional(NODE), docker)) for n in nodes}}
     pairs = st.tuples(st.sampled_from(nodes), st.sampled_from(nodes)).filter(lambda p: p[0] != p[1])
     links = []
     for a, b in draw(st.lists(pairs, max_size=4)) if len(nodes) > 1 else []:
@@ -84,7 +91,7 @@ def topologies(draw) -> dict:
         out["defaults"] = draw(_optional({"sysctls": SYSCTLS, "forwarding": st.booleans()}))
     if draw(st.booleans()):
         out["pools"] = {"lan": draw(_optional(POOL))}
-    node = out["nodes"][nodes[0]] = out["nodes"][nodes[0]] or {}
+    node = out["nodes"][nodes[0]] = out["nodes"][nodes[0]] or {}  # routes and NAT (any kind has them)
     if draw(st.booleans()):
         node["routes"] = [draw(_optional(ROUTE))]
     if draw(st.booleans()):
@@ -92,7 +99,8 @@ def topologies(draw) -> dict:
                                       _optional(NAT, type=st.just("snat"), out=IFNAMES, to=st.just("203.0.113.1")),
                                       st.fixed_dictionaries({"type": st.just("dnat"), "in": IFNAMES,
                                                              "port": st.integers(1, 65535),
-                                                             "to": st.just("198.18.0.2:80")})))]
+                                                             "to": st.just("198.18.0.2:80")},
+                                                            optional={"proto": st.sampled_from(["tcp", "udp"])})))]
     return out
 
 
@@ -185,7 +193,7 @@ def test_strategies_cover_the_model():
     covered = {Endpoint: set(ENDPOINT) | {"node"}, Link: set(LINK) | {"endpoints"},
                Bridge: set(BRIDGE) | {"node", "members"}, Route: set(ROUTE), NodeSpec: set(NODE) | {"routes", "nat"},
                Pool: set(POOL), Masquerade: set(NAT) | {"type", "out"}, Snat: set(NAT) | {"type", "out", "to"},
-               Dnat: {"type", "in_", "port", "to", "proto"} - {"proto"} | {"proto"},
+               Dnat: {"type", "in_", "port", "to", "proto"}, DockerSpec: set(DOCKER) | {"kind", "image", "routes", "nat"},
                TopologyFile: TOP | {"name", "nodes"}}
     for model, fields in covered.items():
         assert set(model.model_fields) == fields, model.__name__
