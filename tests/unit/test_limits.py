@@ -7,21 +7,10 @@ import pytest
 
 from netlab import limits, loader, names
 from netlab.backend import tc
-from netlab.errors import TopologyError
+
+from .answers import one, problems
 
 TWO = "name: lab\nnodes: {a: {}, b: {}}\n"
-
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(TopologyError) as info:
-        loader.load_text(text, "t.yaml")
-    return [str(p) for p in info.value.problems]
-
-
-def one(text: str) -> str:
-    found = problems(text)
-    assert len(found) == 1, found
-    return found[0]
 
 
 def star(members: int) -> str:

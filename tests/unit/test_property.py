@@ -10,6 +10,7 @@ Failures found here are kept as regression files in tests/corpus/.
 
 from __future__ import annotations
 
+import copy
 import os
 from datetime import timedelta
 
@@ -131,21 +132,23 @@ def _at(data, path):
 
 @st.composite
 def mutated(draw) -> dict:
-    data = draw(topologies())
+    # copies: the strategies' own lists and mappings (sampled_from's) must not change under them
+    data = copy.deepcopy(draw(topologies()))
+    wrong = WRONG.map(copy.deepcopy)
     for _ in range(draw(st.integers(1, 3))):
         path = draw(st.sampled_from(_places(data)))
         action = draw(st.sampled_from(["wrong", "wrong", "delete", "unknown"]))
         if not path:
             if action == "wrong":
-                return draw(WRONG)
+                return draw(wrong)
             continue
         parent = _at(data, path[:-1])
         if action == "delete" and isinstance(parent, dict):
             del parent[path[-1]]
         elif action == "unknown" and isinstance(_at(data, path), dict):
-            _at(data, path)[draw(st.sampled_from(["colour", "Node", "mtuu", "5", ""]))] = draw(WRONG)
+            _at(data, path)[draw(st.sampled_from(["colour", "Node", "mtuu", "5", ""]))] = draw(wrong)
         else:
-            parent[path[-1]] = draw(WRONG)
+            parent[path[-1]] = draw(wrong)
     return data
 
 

@@ -11,17 +11,7 @@ import pytest
 from netlab import loader, yamlread
 from netlab.errors import TopologyError
 
-
-def problems(text: str) -> list[str]:
-    with pytest.raises(TopologyError) as info:
-        loader.load_text(text, "t.yaml")
-    return [str(p) for p in info.value.problems]
-
-
-def one(text: str) -> str:
-    found = problems(text)
-    assert len(found) == 1, found
-    return found[0]
+from .answers import one, problems
 
 
 TWO = "name: lab\nnodes: {a: {}, b: {}}\n"
