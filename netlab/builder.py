@@ -197,11 +197,8 @@ class Topology:
 
 
 def _load_data(data: Mapping[str, Any], source: str) -> Model:
-    """The loader's checks on a topology given as data: the one door from here into the loader.
-
-    The loader takes text today, so the data goes through its YAML form (what to_yaml()
-    writes); to become ``loader.load_data(data, source)`` once the loader has it."""
-    return loader.load_text(_yaml(data), source)
+    """The loader's checks on a topology given as data: the one door from here into the loader."""
+    return loader.load_data(data, source)
 
 
 def _check(data: dict, source: str, origins: Mapping[str, tuple[str, int]], where: tuple[str, int]) -> Model:

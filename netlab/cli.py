@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from netlab import deploy, loader, plan as planning, schema, signals, state, status as lab_status, ui
-from netlab import node as nodeexec
+from netlab import node as nodes
 from netlab.errors import NetlabError, TopologyError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -20,6 +20,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figure
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
 def _fail(exc: NetlabError, as_json: bool) -> None:
@@ -28,7 +29,7 @@ def _fail(exc: NetlabError, as_json: bool) -> None:
 
 
 @app.command()
-def validate(topology: Path, as_json: bool = JSON) -> None:
+def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Check a topology file; report every problem as file:line:col: field: message."""
     try:
         topo = loader.load(topology)
@@ -37,11 +38,11 @@ def validate(topology: Path, as_json: bool = JSON) -> None:
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
-        ui.out.print(f"{topology}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
+        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
 
 
 @app.command()
-def plan(topology: Path, as_json: bool = JSON) -> None:
+def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed."""
     try:
         the_plan = planning.build(loader.load(topology))
@@ -56,7 +57,7 @@ def plan(topology: Path, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def up(topology: Path, as_json: bool = JSON) -> None:
+def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
     try:
         topo = loader.load(topology)
@@ -157,7 +158,7 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
     try:
-        result = nodeexec.run(lab, node, command, capture=as_json)
+        result = nodes.run(lab, node, command, capture=as_json)
     except (NetlabError, FileNotFoundError) as exc:
         _fail(NetlabError(str(exc)), as_json)
     if as_json:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from netlab import executor, kinds, names, ops, plan as planning, signals, state
+from netlab import executor, kinds, names, ops, plan as planning, preflight, signals, state
 from netlab.backend import features, inspect, netns
 from netlab.backend.composite import CompositeBackend
 from netlab.backend.kernel import KernelBackend
@@ -22,6 +22,7 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
     """Build ``topo`` on the kernel, all or nothing; return the plan it carried out."""
     the_plan = planning.build(topo)
     _preflight(the_plan)
+    preflight.check(topo)  # what only this kernel can tell, before any change
     _kind_preflight(topo)
     # The whole plan is recorded before the first change: `down` can undo any prefix of it.
     kinds_of = {n: s.kind for n, s in topo.nodes.items()}

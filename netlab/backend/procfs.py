@@ -205,6 +205,33 @@ def process_cpu(pid: int) -> tuple[int, int]:
     return ns, switches
 
 
+def ticks(pid: int) -> tuple[int, int]:
+    """(user, system) clock ticks of a process so far, exited threads included (/proc/PID/stat)."""
+    after_comm = _text(f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
+    return int(after_comm[11]), int(after_comm[12])  # utime, stime: fields 14 and 15
+
+
+def threads(pid: int) -> list[tuple[int, int, int]]:
+    """(voluntary switches, involuntary switches, CPU ns) of each live thread of ``pid``
+    (/proc/PID/task/*: /proc/PID/status alone describes the main thread); ProcessLookupError if gone."""
+    try:
+        tids = os.listdir(f"/proc/{pid}/task")
+    except FileNotFoundError:
+        raise ProcessLookupError(pid) from None
+    out = []
+    for tid in tids:
+        base = f"/proc/{pid}/task/{tid}"
+        try:
+            status, sched = _text(f"{base}/status"), _text(f"{base}/schedstat")
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # the thread ended between listing and reading
+        counts = {k: int(v) for k, _, v in (ln.partition(":") for ln in status.splitlines())
+                  if k in ("voluntary_ctxt_switches", "nonvoluntary_ctxt_switches")}
+        out.append((counts.get("voluntary_ctxt_switches", 0), counts.get("nonvoluntary_ctxt_switches", 0),
+                    int(sched.split()[0])))
+    return out
+
+
 def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
     """(user, system) CPU seconds used so far by processes ``pids`` (those gone count 0)."""
     tick = os.sysconf("SC_CLK_TCK")

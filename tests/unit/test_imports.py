@@ -13,12 +13,13 @@ PACKAGE = ROOT / "netlab"
 # Bottom to top; a module is in the layer of the longest prefix naming it. A module may
 # import its own layer and those below, never one above.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("base", ("netlab.errors", "netlab.names", "netlab.step", "netlab.signals", "netlab.ui")),
-    ("model", ("netlab.model",)),
+    ("base", ("netlab.errors", "netlab.names", "netlab.step", "netlab.signals", "netlab.ui", "netlab.limits",
+              "netlab.source")),
+    ("model", ("netlab.values", "netlab.model", "netlab.problems")),
     ("backend", ("netlab.backend",)),
     ("kinds", ("netlab.kinds",)),
-    ("description", ("netlab.resolve", "netlab.loader", "netlab.schema")),
-    ("plan", ("netlab.ops", "netlab.plan", "netlab.executor", "netlab.state")),
+    ("description", ("netlab.yamlread", "netlab.addressing", "netlab.resolve", "netlab.loader", "netlab.schema")),
+    ("plan", ("netlab.ops", "netlab.plan", "netlab.preflight", "netlab.executor", "netlab.state")),
     ("lab", ("netlab.node", "netlab.deploy", "netlab.status", "netlab.live")),
     ("api", ("netlab", "netlab.builder", "netlab.lifecycle")),
     ("uses", ("netlab.labs", "netlab.traffic", "netlab.bench", "netlab.content")),
