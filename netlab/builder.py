@@ -16,7 +16,6 @@ Topology from a file or a mapping, checked at once.
 from __future__ import annotations
 
 import copy
-import io
 import ipaddress
 import os
 import sys
@@ -25,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ruamel.yaml import YAML
+import yaml
 
 from netlab import loader
 from netlab.errors import Problem, TopologyError
@@ -68,14 +67,9 @@ _IP = (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipad
 
 
 def _yaml(data: Mapping[str, Any]) -> str:
-    """A topology file's text for ``data`` (block style, never folded: a file's lines are what
-    its errors name)."""
-    yaml = YAML(typ="rt")
-    yaml.width = 4096
-    yaml.indent(mapping=2, sequence=4, offset=2)
-    out = io.StringIO()
-    yaml.dump(data, out)
-    return out.getvalue()
+    """A topology file's text for ``data``: block style, keys in the order given, never folded."""
+    return yaml.safe_dump(_plain(data), sort_keys=False, default_flow_style=False, width=1 << 16,
+                          allow_unicode=True)
 
 
 def _dotted(path: tuple) -> str:

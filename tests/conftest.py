@@ -8,10 +8,9 @@ import subprocess
 import uuid
 
 import pytest
-from ruamel.yaml import YAML
 
 import netlab
-from netlab import deploy, names, state
+from netlab import deploy, loader, names, state
 from netlab.backend import netns
 
 IS_ROOT = os.geteuid() == 0
@@ -66,8 +65,8 @@ def build(lab_name):
     made: list[netlab.Lab] = []
 
     def _build(topology):
-        if isinstance(topology, str):
-            topology = YAML(typ="safe").load(topology)
+        if isinstance(topology, str):  # read as `netlab up` reads a file
+            topology, _ = loader.read_mapping(topology, "<test>", "a topology is a mapping")
         if isinstance(topology, netlab.Topology):
             topology = topology.renamed(lab_name)
         else:
