@@ -82,12 +82,14 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
     if (lab is None) == (not all_labs):
         _fail(NetlabError("give a lab name or --all"), as_json)
     try:
-        if all_labs:
-            labs, problems = deploy.down_all()
-        else:
-            with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
-                problems = deploy.down(lab, advance)
-            labs = [lab]
+        # a second Ctrl-C or SIGTERM waits until the lab is gone, then acts (netlab.signals)
+        with signals.deferred():
+            if all_labs:
+                labs, problems = deploy.down_all()
+            else:
+                with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
+                    problems = deploy.down(lab, advance)
+                labs = [lab]
     except NetlabError as exc:
         _fail(exc, as_json)
     if as_json:

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from netlab import executor, kinds, names, ops, plan as planning, preflight, signals, state
+from netlab import executor, kinds, names, ops, plan as planning, preflight, state
 from netlab.backend import features, inspect, netns
 from netlab.backend.composite import CompositeBackend
 from netlab.backend.kernel import KernelBackend
@@ -78,13 +78,7 @@ def check_features(steps: Iterable[Step]) -> None:
 def down(lab: str, progress: Progress | None = None) -> list[str]:
     """Remove what ``up`` made for ``lab``, from its state record; return problems met.
 
-    Without a record (lost, or never written), marked namespaces of the lab are still removed.
-    SIGINT, SIGTERM and SIGHUP wait until it is done (netlab.signals)."""
-    with signals.deferred():
-        return _down(lab, progress)
-
-
-def _down(lab: str, progress: Progress | None) -> list[str]:
+    Without a record (lost, or never written), marked namespaces of the lab are still removed."""
     if not state.exists(lab):
         had_namespaces = bool(_orphans(lab))
         problems = _sweep(lab)  # marked links and labelled containers go even then
