@@ -36,32 +36,24 @@ class LabState:
         return Plan(lab=self.lab, source=self.source, steps=self.steps)
 
 
-def write(plan: Plan, status: str, extra: dict[str, Any] | None = None) -> None:
-    body = {"lab": plan.lab, "source": plan.source, "status": status, "pid": os.getpid(),
-            "steps": [s.to_json() for s in plan.steps], "extra": extra or {}}
-    _save(plan.lab, body)
-
-
-def _save(lab: str, body: dict) -> None:
+def write(plan: Plan, status: str, extra: dict[str, Any] | None = None, pid: int | None = None) -> None:
     os.makedirs(names.STATE_DIR, exist_ok=True)
-    tmp = names.state_file(lab) + ".tmp"
+    body = {"lab": plan.lab, "source": plan.source, "status": status, "pid": pid or os.getpid(),
+            "steps": [s.to_json() for s in plan.steps], "extra": extra or {}}
+    tmp = names.state_file(plan.lab) + ".tmp"
     with open(tmp, "w") as fh:
         fh.write(json.dumps(body))  # dumps uses the C encoder; dump(fh) is pure Python
         fh.flush()
         os.fsync(fh.fileno())
-    os.replace(tmp, names.state_file(lab))
-
-
-def _body(lab: str) -> dict:
-    try:
-        with open(names.state_file(lab)) as fh:
-            return json.load(fh)
-    except FileNotFoundError:
-        raise NoSuchLab(f"no lab named {lab!r} is up (no {names.state_file(lab)}); `netlab list` shows the labs") from None
+    os.replace(tmp, names.state_file(plan.lab))
 
 
 def read(lab: str) -> LabState:
-    body = _body(lab)
+    try:
+        with open(names.state_file(lab)) as fh:
+            body = json.load(fh)
+    except FileNotFoundError:
+        raise NoSuchLab(f"no lab named {lab!r} is up (no {names.state_file(lab)}); `netlab list` shows the labs") from None
     return LabState(lab=body["lab"], source=body["source"], status=body["status"],
                     steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}),
                     pid=body.get("pid"))
@@ -69,16 +61,16 @@ def read(lab: str) -> LabState:
 
 @contextlib.contextmanager
 def changing(lab: str) -> Iterator[dict[str, Any]]:
-    """The record's ``extra`` to change in the body; written back when it ends. One change
+    """The record's ``extra``, to change in the body; written back when it ends. One change
     at a time on the machine (a lock on the state directory); the record keeps its pid."""
     os.makedirs(names.STATE_DIR, exist_ok=True)
     fd = os.open(names.STATE_DIR, os.O_RDONLY | os.O_DIRECTORY)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
-        body = _body(lab)
-        extra = body.setdefault("extra", {})
+        record = read(lab)
+        extra = dict(record.extra)
         yield extra
-        _save(lab, body)
+        write(record.plan, record.status, extra, pid=record.pid)
     finally:
         os.close(fd)  # and with it the lock
 
