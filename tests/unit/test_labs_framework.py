@@ -266,3 +266,11 @@ def test_grouped_and_log_charts(tmp_path):
     assert list(single.lines) == ["bytes"] and single.log == "y" and line.log == "xy"
     for s in ctx.series:
         assert charts.draw(s, tmp_path / f"{s.name}.png").stat().st_size > 1000
+
+
+def test_a_procedure_may_define_dataclasses(tmp_path):
+    folder = write_lab(tmp_path)
+    (folder / "procedure.py").write_text("from __future__ import annotations\nfrom dataclasses import dataclass\n\n"
+                                         "@dataclass(frozen=True)\nclass Point:\n    x: int\n\n"
+                                         "def run(lab):\n    lab.figure('count', Point(5).x)\n")
+    assert callable(runner.procedure(labspec.load(folder / "lab.yaml")))
