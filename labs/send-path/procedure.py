@@ -270,7 +270,7 @@ def run(lab) -> None:
         lab.rps("h2", "eth0", [b])
     sink = start_sink(lab, exe, b)
     try:
-        lines = {"C, autocorking off (every call to the device)": cost_by_size(lab, sender)}
+        lines = {"C, TCP_NODELAY, autocorking off": cost_by_size(lab, sender)}
         one_segment_each(lab, sender, b if a != b else None)
         lines.update(default_socket(lab, sender))
         lab.chart("send-cost", "CPU per send() by size (TCP over a veth)", "bytes per send()", "CPU µs per call",
