@@ -50,10 +50,12 @@ def test_lab_short_form_passes(name):
     assert all(c.verdict == "pass" for c in result.checks)
 
 
-def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
+def _run_name_of(proc: subprocess.Popen, prefix: str, before: set[str], timeout: float = 30) -> str:
+    """The run's lab: one named ``prefix``* that was not there before (another run of the same lab
+    may be up on a shared machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [lab for lab in state.labs() if lab.startswith(prefix)]
+        found = [lab for lab in state.labs() if lab.startswith(prefix) and lab not in before]
         if found:
             return found[0]
         assert proc.poll() is None, proc.stderr.read()
@@ -64,10 +66,11 @@ def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> st
 @pytest.mark.slow
 def test_lab_interrupted_midway_leaves_nothing():
     """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
+    before = set(state.labs())
     proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "syn-retransmit", "--short"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lab = _run_name_of(proc, "lb-syn-retransmit-")
+        lab = _run_name_of(proc, "lb-syn-retransmit-", before)
         server = names.netns(lab, "server")
         deadline = time.monotonic() + 20
         while "netlab_lab" not in nodeexec.run(lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
@@ -83,6 +86,32 @@ def test_lab_interrupted_midway_leaves_nothing():
     assert "taken down" in err
     assert not netns.exists(server)
     assert not lab_leftovers(lab), lab_leftovers(lab)
+
+
+@pytest.mark.slow
+def test_lab_with_c_helpers_interrupted_leaves_nothing():
+    """SIGTERM while zero-copy's C server streams its file: the helper, the lab and the file go."""
+    before = set(state.labs())
+    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "zero-copy"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        lab = _run_name_of(proc, "lb-zero-copy-", before)
+        deadline, helpers = time.monotonic() + 60, []
+        while not helpers:  # the C server runs in the node
+            assert time.monotonic() < deadline, "the lab never started its C server"
+            out = subprocess.run(["ip", "netns", "pids", names.netns(lab, "server")], capture_output=True, text=True)
+            helpers = [int(pid) for pid in out.stdout.split()]
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    assert not lab_leftovers(lab), lab_leftovers(lab)
+    assert not [pid for pid in helpers if os.path.exists(f"/proc/{pid}")], "a C helper outlived the lab"
+    shm = Path("/dev/shm")
+    assert not (shm.is_dir() and list(shm.glob("netlab-zero-copy-*"))), "the served file's dir was left"
 
 
 TRAFFIC_LAB = """
