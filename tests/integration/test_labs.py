@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -63,27 +65,40 @@ def _run_name_of(proc: subprocess.Popen, prefix: str, before: set[str], timeout:
     raise AssertionError(f"no lab {prefix}* came up")
 
 
+@contextlib.contextmanager
+def _running(name: str, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`netlab lab run NAME ARGS` in a child process: (the process, its run's lab name);
+    killed at the end if it still runs."""
+    before = set(state.labs())
+    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", name, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        yield proc, _run_name_of(proc, f"lb-{name}-", before)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _sigterm(proc: subprocess.Popen) -> str:
+    """SIGTERM the run; it must end with 128 + SIGTERM. Returns its stderr."""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err
+    return err
+
+
 @pytest.mark.slow
 def test_lab_interrupted_midway_leaves_nothing():
     """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
-    before = set(state.labs())
-    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "syn-retransmit", "--short"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lab = _run_name_of(proc, "lb-syn-retransmit-", before)
+    with _running("syn-retransmit", "--short") as (proc, lab):
         server = names.netns(lab, "server")
         deadline = time.monotonic() + 20
         while "netlab_lab" not in nodeexec.run(lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
             assert time.monotonic() < deadline, "the lab never added its nftables rule"
             time.sleep(0.05)
         time.sleep(0.3)  # a connect() waiting on a dropped SYN
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "taken down" in err
+        assert "taken down" in _sigterm(proc)
     assert not netns.exists(server)
     assert not lab_leftovers(lab), lab_leftovers(lab)
 
@@ -91,23 +106,14 @@ def test_lab_interrupted_midway_leaves_nothing():
 @pytest.mark.slow
 def test_lab_with_c_helpers_interrupted_leaves_nothing():
     """SIGTERM while zero-copy's C server streams its file: the helper, the lab and the file go."""
-    before = set(state.labs())
-    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "zero-copy"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        lab = _run_name_of(proc, "lb-zero-copy-", before)
+    with _running("zero-copy") as (proc, lab):
         deadline, helpers = time.monotonic() + 60, []
         while not helpers:  # the C server runs in the node
             assert time.monotonic() < deadline, "the lab never started its C server"
             out = subprocess.run(["ip", "netns", "pids", names.netns(lab, "server")], capture_output=True, text=True)
             helpers = [int(pid) for pid in out.stdout.split()]
             time.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 128 + signal.SIGTERM, err
+        _sigterm(proc)
     assert not lab_leftovers(lab), lab_leftovers(lab)
     assert not [pid for pid in helpers if os.path.exists(f"/proc/{pid}")], "a C helper outlived the lab"
     shm = Path("/dev/shm")
