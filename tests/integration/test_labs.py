@@ -28,7 +28,9 @@ MAY_SKIP = {"container-network": "needs netlab bench", "million-connections": "n
 # sysctls the labs change, each only inside lab namespaces: the root namespace's must not move
 ROOT_SYSCTLS = ("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts", "net.ipv4.tcp_syncookies",
                 "net.ipv4.tcp_abort_on_overflow", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_max_tw_buckets",
-                "net.ipv4.tcp_tw_reuse", "net.core.somaxconn", "net.ipv4.tcp_autocorking", "net.core.netdev_max_backlog")
+                "net.ipv4.tcp_tw_reuse", "net.core.somaxconn", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_rmem",
+                "net.ipv4.tcp_wmem", "net.core.busy_read", "net.core.busy_poll",
+                "net.ipv4.tcp_autocorking", "net.core.netdev_max_backlog")
 
 
 def root_sysctls() -> dict[str, str]:
@@ -52,7 +54,8 @@ def test_lab_short_form_passes(name):
     assert all(c.verdict == "pass" for c in result.checks)
 
 
-def _run_name_of(proc: subprocess.Popen, prefix: str, before: set[str], timeout: float = 30) -> str:
+def _run_name_of(proc: subprocess.Popen, prefix: str, before: frozenset[str] = frozenset(),
+                 timeout: float = 30) -> str:
     """The run's lab: one named ``prefix``* that was not there before (another run of the same lab
     may be up on a shared machine)."""
     deadline = time.monotonic() + timeout
