@@ -104,18 +104,27 @@ def test_impossible_target_stops_before_building(lab_name):
     assert "RLIMIT_NOFILE" in proc.stderr and "--workers 6" in proc.stderr
 
 
-def test_sigterm_mid_ramp_tears_everything_down(lab_name):
-    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab_name]
+def ramping(lab: str) -> subprocess.Popen:
+    """A `netlab bench conns` run of 400,000 under ``lab``, returned once it holds 2,000 connections."""
+    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while tcp_inuse(lab_name, "client") < 2000:
+        while tcp_inuse(lab, "client") < 2000:
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
             time.sleep(0.05)
-        assert workers_of(lab_name)
-    finally:  # mid-ramp, or at once if the wait failed: never leave the run going
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
+        assert workers_of(lab)
+    except BaseException:  # never leave the run going
+        proc.kill()
+        proc.communicate(timeout=120)
+        raise
+    return proc
+
+
+def test_sigterm_mid_ramp_tears_everything_down(lab_name):
+    proc = ramping(lab_name)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "torn down" in err
     nothing_left(lab_name)
@@ -128,16 +137,9 @@ def test_kernel_chosen_source_ports_still_reach_the_target(lab_name):
 
 
 def test_a_run_killed_with_sigkill_is_cleaned_up_by_the_next(lab_name):
-    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab_name]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        deadline = time.monotonic() + 60
-        while tcp_inuse(lab_name, "client") < 2000:
-            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
-            time.sleep(0.05)
-    finally:
-        proc.kill()  # SIGKILL: no teardown runs
-        proc.communicate(timeout=60)
+    proc = ramping(lab_name)
+    proc.kill()  # SIGKILL: no teardown runs
+    proc.communicate(timeout=60)
     deadline = time.monotonic() + 30
     while workers_of(lab_name) and time.monotonic() < deadline:  # PR_SET_PDEATHSIG takes them
         time.sleep(0.1)
