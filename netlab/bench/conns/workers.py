@@ -161,13 +161,16 @@ def connect(job: Job, control, shared, stop, turn, parent: int) -> None:
         if command == "exit":
             return
         if command == "go":
-            while not stop[0] and not turn.acquire(timeout=0.1):  # only ``active`` clients ramp at once
-                pass
+            held = False
+            while not stop[0] and not held:  # only ``active`` clients ramp at once
+                held = turn.acquire(timeout=0.1)
             shared[row + STATE] = RAMPING
             try:
-                fds = _ramp(job, shared, row, stop)
+                if held:
+                    fds = _ramp(job, shared, row, stop)
             finally:
-                turn.release()
+                if held:
+                    turn.release()
             shared[row + STATE] = DONE
         elif command == "close":
             _close_all(fds)
