@@ -84,7 +84,9 @@ class Topology:
     name holds and returns the topology, so calls chain."""
 
     def __init__(self, name: str, *, defaults: Mapping[str, Any] | None = None,
-                 pools: Mapping[str, Mapping[str, Any]] | None = None) -> None:
+                 pools: Mapping[str, Mapping[str, Any]] | None = None, source: str | None = None) -> None:
+        """``source``: where the lab comes from, as its record and `netlab list` show it
+        (default: the Python line that made the topology)."""
         self._data: dict[str, Any] = {"name": name}
         if defaults:
             self._data["defaults"] = _plain(defaults)
@@ -93,7 +95,7 @@ class Topology:
         self._data["nodes"] = {}
         self._origins: dict[str, tuple[str, int]] = {}  # dotted field path → call site
         self._where = _caller()
-        self._source = f"{self._where[0]}:{self._where[1]}"
+        self._source = source or f"{self._where[0]}:{self._where[1]}"
         self._model: Model | None = None
 
     # -- the elements --------------------------------------------------------------

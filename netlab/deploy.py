@@ -18,15 +18,16 @@ from netlab.step import Step
 Progress = Callable[[int], None]
 
 
-def up(topo: Topology, progress: Progress | None = None) -> Plan:
-    """Build ``topo`` on the kernel, all or nothing; return the plan it carried out."""
+def up(topo: Topology, progress: Progress | None = None, extra: dict | None = None) -> Plan:
+    """Build ``topo`` on the kernel, all or nothing; return the plan it carried out.
+    ``extra`` goes into the state record beside the nodes' kinds."""
     the_plan = planning.build(topo)
     _preflight(the_plan)
     preflight.check(topo)  # what only this kernel can tell, before any change
     _kind_preflight(topo)
     # The whole plan is recorded before the first change: `down` can undo any prefix of it.
-    kinds_of = {n: s.kind for n, s in topo.nodes.items()}
-    state.write(the_plan, "building", {"kinds": kinds_of})
+    record = {"kinds": {n: s.kind for n, s in topo.nodes.items()}, **(extra or {})}
+    state.write(the_plan, "building", record)
     backend = lab_backend()
     try:
         executor.apply(the_plan.steps, backend, progress)
@@ -35,7 +36,7 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
         raise
     finally:
         backend.close()
-    state.write(the_plan, "up", {"kinds": kinds_of})
+    state.write(the_plan, "up", record)
     return the_plan
 
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from netlab import deploy, live, signals, state, status as lab_status
-from netlab.backend import process
+from netlab.backend import process, procfs
 from netlab.backend.process import NodeProcess
 from netlab.builder import Topology
 from netlab.errors import LabExists, NetlabError
@@ -173,7 +173,8 @@ def up(topo: Topology | Model, *, progress: Progress | None = None, replace_stal
     try:
         if replace_stale:
             _clear_stale(model.name)
-        deploy.up(model, progress)
+        # who holds the lab: a later run may take it down once this process is gone
+        deploy.up(model, progress, {"held_by": {"pid": os.getpid(), "start": procfs.start_ticks(os.getpid())}})
     except BaseException:
         signals.release(handle._policy)
         raise
@@ -188,19 +189,14 @@ def attach(name: str) -> Lab:
 
 
 def _clear_stale(lab: str) -> None:
+    """Take down ``lab`` if the process that held it (through ``up``) is gone; LabExists if it
+    lives, or if no process held it (`netlab up` made it, to stay up)."""
     if not state.exists(lab):
         return
-    pid = state.read(lab).pid
-    if pid and pid != os.getpid() and _alive(pid):
-        raise LabExists(f"lab {lab!r} is up and in use by process {pid}; pick another name")
+    held = state.read(lab).extra.get("held_by")
+    if not held:
+        raise LabExists(f"lab {lab!r} is up and no program holds it (`netlab up` made it?): pick another name, "
+                        f"or `netlab down {lab}` if it is yours")
+    if procfs.start_ticks(held["pid"]) == held["start"]:
+        raise LabExists(f"lab {lab!r} is up and in use by process {held['pid']}; pick another name")
     deploy.down(lab)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

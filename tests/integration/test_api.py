@@ -130,15 +130,25 @@ def test_attach_to_a_lab_the_cli_brought_up(lab_name, tmp_path):
         netlab.attach(lab_name)
 
 
-def test_replace_stale_takes_down_what_a_dead_run_left(lab_name):
+def test_replace_stale_takes_down_what_a_dead_run_left(lab_name, tmp_path):
     first = netlab.up(two_nodes(lab_name))
     with pytest.raises(netlab.LabExists):
         netlab.up(two_nodes(lab_name))
     gone = subprocess.Popen(["true"])
     gone.wait()
     record = Path(f"/run/netlab/{lab_name}.json")
-    record.write_text(json.dumps({**json.loads(record.read_text()), "pid": gone.pid}))  # as if its run died
+    body = json.loads(record.read_text())
+    body["extra"]["held_by"]["pid"] = gone.pid  # as if the process that held it had died
+    record.write_text(json.dumps(body))
     with netlab.up(two_nodes(lab_name), replace_stale=True) as again:
         assert again.exec("a", ["true"]).ok
     first.down()
     assert not lab_leftovers(lab_name)
+    cli_made = tmp_path / "lab.yaml"
+    two_nodes(lab_name).to_yaml(cli_made)
+    assert CliRunner().invoke(app, ["up", str(cli_made)]).exit_code == 0
+    try:  # a lab `netlab up` made is meant to stay up: never taken for a leftover
+        with pytest.raises(netlab.LabExists, match="no program holds it"):
+            netlab.up(two_nodes(lab_name), replace_stale=True)
+    finally:
+        netlab.attach(lab_name).down()

@@ -13,7 +13,7 @@ import os
 from dataclasses import dataclass, field
 
 from netlab.backend import procfs
-from netlab.backend.procfs import CPU_FIELDS, cpu_seconds, pss, sockstat_of  # noqa: F401  (this bench's readers)
+from netlab.backend.procfs import pss, sockstat_of  # noqa: F401  (this bench's readers)
 from netlab.bench.conns.limits import meminfo
 
 # one parser of /proc/net/sockstat for the labs and this bench
@@ -58,23 +58,6 @@ def merged_caches(root: str = "/sys/kernel/slab") -> dict[str, list[str]]:
         if os.path.islink(path):
             groups.setdefault(os.readlink(path).rsplit("/", 1)[-1], []).append(name)
     return {n: sorted(a for a in names if a != n) for names in groups.values() for n in names}
-
-
-def machine_cpu(text: str | None = None) -> dict[str, int]:
-    """The whole machine's CPU time so far, in clock ticks per kind (the "cpu" line of /proc/stat).
-
-    A handshake over veth is mostly processed in softirq context, which the kernel
-    charges to no process: the machine's figures show what the workers' own miss."""
-    if text is None:
-        return procfs.machine_cpu()
-    return dict(zip(CPU_FIELDS, procfs.parse_stat(text)["cpu"]))
-
-
-def cpu_shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
-    """Per cent of the machine's time spent in each kind between two ``machine_cpu`` readings."""
-    delta = {k: after[k] - before[k] for k in CPU_FIELDS}
-    total = sum(delta.values()) or 1
-    return {k: round(100 * v / total, 1) for k, v in delta.items()}
 
 
 @dataclass(frozen=True)

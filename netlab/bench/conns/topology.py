@@ -7,6 +7,7 @@ set inside the lab only and vanish with it (the root namespace is never touched)
 
 from __future__ import annotations
 
+from netlab.bench.conns import leftovers
 from netlab.bench.conns.plan import CLIENT_NET, LAB_SYN_BACKLOG, Plan
 from netlab.builder import Topology
 
@@ -33,8 +34,8 @@ def build_parent(plan: Plan) -> Topology:
     here); two million sockets make its chains eight long, and every packet of every
     handshake walks one. The sysctl is per namespace and read from the namespace that
     creates a new one, so the run's namespaces are created from inside this one."""
-    return Topology(parent_lab(plan.lab)).node(PARENT, sysctls={"net.ipv4.tcp_child_ehash_entries":
-                                                                ehash_entries(plan)})
+    return Topology(parent_lab(plan.lab), source=leftovers.stamp(parent_lab(plan.lab))).node(
+        PARENT, sysctls={"net.ipv4.tcp_child_ehash_entries": ehash_entries(plan)})
 
 
 def parent_text(plan: Plan) -> str:
@@ -46,7 +47,7 @@ def build(plan: Plan) -> Topology:
     run's per-namespace sysctls on each node."""
     prefix = CLIENT_NET.split("/")[1]
     lo, hi = plan.port_range
-    return (Topology(plan.lab)
+    return (Topology(plan.lab, source=leftovers.stamp(plan.lab))
             .node(CLIENT, sysctls={"net.ipv4.ip_local_port_range": f"{lo} {hi}"})
             .node(SERVER, sysctls={"net.core.somaxconn": plan.somaxconn,
                                    "net.ipv4.tcp_max_syn_backlog": LAB_SYN_BACKLOG})
