@@ -3,6 +3,7 @@ every test leaves the machine as it found it."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import uuid
@@ -76,15 +77,41 @@ def build(lab_name):
             deploy.down(lab)
 
 
+def _ancestors(pid: int) -> set[int]:
+    """``pid`` and the processes it descends from."""
+    found = set()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
+def _someone_elses(lab: str) -> bool:
+    """True if ``lab`` is up under a live process outside this test run (a shared machine:
+    other people's labs come and go while the suite runs)."""
+    try:
+        with open(names.state_file(lab)) as fh:
+            pid = json.load(fh).get("pid")
+    except (OSError, ValueError, AttributeError):  # no record, or a half-written one: not provably another's
+        return False
+    return isinstance(pid, int) and os.getpid() not in _ancestors(pid) and os.path.exists(f"/proc/{pid}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def machine_left_as_found():
     """After the whole run: no netlab namespace or marked root-namespace link that was
-    not there before the run."""
+    not there before the run (and is not a live lab of a process outside the run)."""
     before_ns = set(netns.listing()) if IS_ROOT else set()
     before_links = {n for n, _ in _root_links()}
     yield
     if not IS_ROOT:
         return
-    new_ns = [ns for ns in set(netns.listing()) - before_ns if names.parse_netns(ns)]
-    new_links = [n for n, a in _root_links() if n not in before_links and names.parse_mark(a)]
+    new_ns = [ns for ns in set(netns.listing()) - before_ns
+              if (owner := names.parse_netns(ns)) and not _someone_elses(owner[0])]
+    new_links = [n for n, a in _root_links() if n not in before_links and (owner := names.parse_mark(a))
+                 and not _someone_elses(owner[0])]
     assert not new_ns and not new_links, f"the test run left: {new_ns + new_links}"

@@ -81,6 +81,8 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     with signals_interrupt(), contextlib.ExitStack() as stack:
         ends, topos = _build(defs, opts, (client_cpu, server_cpu), stack, errors, skipped)
         env = environment.collect(ends, topos)
+        if opts.tracepoint and env["tools"]["tracepoint"].startswith("unavailable"):
+            notes.append(f"softirqs and netif_rx per transaction not counted: {env['tools']['tracepoint']}")
         env["cpu_idle"] = stack.enter_context(cpuidle.polling(opts.poll_idle))
         if not env["cpu_idle"]["held"]:
             notes.append(f"idle CPUs not held polling: {env['cpu_idle']['why']}; where an idle CPU halts, "
