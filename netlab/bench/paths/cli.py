@@ -9,7 +9,7 @@ from rich.table import Table
 
 from netlab import ui
 from netlab.bench.paths import definitions, runner
-from netlab.errors import NetlabError
+from netlab.errors import UsageError
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -88,12 +88,10 @@ def register(bench_app: typer.Typer) -> None:
                                   poll_idle=poll_idle)
             steps = runner.total_steps(opts)
         except ValueError as exc:
-            ui.fail(exc, as_json=False, code=2)
+            raise UsageError(str(exc)) from None
         try:
             with ui.progress("bench paths", steps, enabled=not as_json) as advance:
                 result = runner.run(opts, progress=advance)
-        except NetlabError as exc:
-            ui.fail(exc, as_json=False)
         except KeyboardInterrupt:
             ui.err.print("interrupted: the lab is down, the engines are stopped", highlight=False)
             raise typer.Exit(130)
