@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration bench bench-short clean
+.PHONY: install demo test unit integration labs bench bench-short clean
 
 install: $(STAMP)
 
@@ -28,8 +28,13 @@ unit: install
 integration: install
 	$(BIN)/pytest -q -rs tests/integration
 
+# every lab found under labs/ in its full form (the slow tier; `make test` runs the short forms)
+labs: install
+	$(BIN)/pytest -q -rs --full -m full tests/integration/test_labs.py
+
 bench: install
 	./scripts/bench.sh
+	$(MAKE) --no-print-directory labs
 
 bench-short: install
 	BENCH=short ./scripts/bench.sh

@@ -16,7 +16,17 @@ from netlab.backend import netns
 IS_ROOT = os.geteuid() == 0
 
 
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="also run the tests marked `full` (every lab's full form: `make labs`, minutes each)")
+
+
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--full"):  # the slow tier: `make labs` (and `make bench`) run it, `make test` not
+        full = [item for item in items if "full" in item.keywords]
+        if full:
+            config.hook.pytest_deselected(items=full)
+            items[:] = [item for item in items if "full" not in item.keywords]
     if IS_ROOT:
         return
     skip = pytest.mark.skip(reason="needs root: builds real namespaces (run `sudo make test`)")

@@ -33,11 +33,9 @@ def root_sysctls() -> dict[str, str]:
     return {k: probe.sysctl_get(None, k) for k in ROOT_SYSCTLS if os.path.exists(probe.sysctl_path(k))}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [s.name for s in discover.discover()])
-def test_lab_short_form_passes(name):
+def _lab_passes(name: str, short: bool) -> None:
     before = root_sysctls()
-    result = runner.run(discover.find(name), short=True)
+    result = runner.run(discover.find(name), short=short)
     assert not lab_leftovers(result.run_name), lab_leftovers(result.run_name)
     assert root_sysctls() == before, "a lab changed a sysctl of the root namespace"
     failed = [f"{c.id}: measured {c.measured_text()}, expected {c.expected} ({c.note})"
@@ -48,6 +46,23 @@ def test_lab_short_form_passes(name):
         assert name in MAY_SKIP and MAY_SKIP[name] in reasons, reasons
         pytest.skip(f"{name}: {reasons[:200]}")
     assert all(c.verdict == "pass" for c in result.checks)
+
+
+LABS = [s.name for s in discover.discover()]  # every lab found, new ones included
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LABS)
+def test_lab_short_form_passes(name):
+    _lab_passes(name, short=True)
+
+
+@pytest.mark.full
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("name", LABS)
+def test_lab_full_form_passes(name):
+    """The full parameters (`netlab lab run NAME`): `make labs`, not `make test`."""
+    _lab_passes(name, short=False)
 
 
 def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
