@@ -112,6 +112,21 @@ def _someone_elses(lab: str) -> bool:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def fresh_compile_cache(tmp_path_factory):
+    """Labs' C helpers compile into a cache of this run's own: a binary some earlier run
+    left in ~/.cache never stands in for a compile this machine could not do."""
+    from netlab.labs import cbuild
+
+    old = os.environ.get(cbuild.CACHE_ENV)
+    os.environ[cbuild.CACHE_ENV] = str(tmp_path_factory.mktemp("netlab-cache"))
+    yield
+    if old is None:
+        os.environ.pop(cbuild.CACHE_ENV, None)
+    else:
+        os.environ[cbuild.CACHE_ENV] = old
+
+
+@pytest.fixture(scope="session", autouse=True)
 def machine_left_as_found():
     """After the whole run: no netlab namespace or marked root-namespace link that was
     not there before the run (and is not a live lab of a process outside the run)."""
