@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, nodeexec, plan as planning, schema, state, status as lab_status, ui
+from netlab import deploy, loader, nodeexec, plan as planning, schema, status as lab_status, ui
 from netlab.errors import UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -96,8 +96,7 @@ def list_labs(as_json: bool = JSON) -> None:
 @app.command()
 def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
     """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
-    labs = [lab] if lab else state.labs()
-    views = [lab_status.lab_status(name) for name in labs]
+    views = [lab_status.lab_status(lab)] if lab else lab_status.every_lab()
     if as_json:
         ui.emit_json(views[0] if lab else views)
         return
@@ -106,6 +105,9 @@ def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> N
 
 
 def _print_status(view: dict) -> None:
+    if view.get("error"):
+        ui.err.print(f"[yellow]lab {view['lab']}:[/] {view['error']}", highlight=False)
+        return
     table = Table("node", "interface", "state", "mtu", "addresses", title=f"lab {view['lab']} ({view['status']})")
     for node, entry in view["nodes"].items():
         if "error" in entry:

@@ -8,9 +8,11 @@ record goes away with a reboot, and so do the objects it describes.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +51,25 @@ class BrokenRecord(NetlabError):
     """A record that cannot be read: cut short by a kill, or not netlab's writing."""
 
 
+def _text(path: str) -> str:
+    """A record file's text; BrokenRecord if it is not a regular file (a FIFO there would
+    block every reader, a symlink would point at something netlab did not write)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+    except OSError as exc:
+        if exc.errno == errno.ENOENT:
+            raise
+        raise BrokenRecord(f"{path} cannot be read ({exc.strerror}): `netlab down` removes it") from None
+    with os.fdopen(fd, errors="replace") as fh:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise BrokenRecord(f"{path} is not a regular file: not a record of netlab's (`netlab down` removes it)")
+        return fh.read()
+
+
 def read(lab: str) -> LabState:
     path = names.state_file(lab)
     try:
-        with open(path) as fh:
-            body = json.load(fh)
+        body = json.loads(_text(path))
         return LabState(lab=body["lab"], source=body["source"], status=body["status"],
                         steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}))
     except FileNotFoundError:
@@ -85,9 +101,8 @@ def listed_namespaces(lab: str) -> set[str]:
     found: set[str] = set()
     for path in (names.state_file(lab), names.state_file(lab) + ".tmp"):
         try:
-            with open(path, errors="replace") as fh:
-                found |= set(_NETNS_STEP.findall(fh.read()))
-        except OSError:
+            found |= set(_NETNS_STEP.findall(_text(path)))
+        except (OSError, BrokenRecord):
             continue
     return {ns for ns in found if (names.parse_netns(ns) or ("",))[0] == lab}
 

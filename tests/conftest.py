@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import subprocess
 import uuid
 
@@ -104,6 +105,8 @@ def _someone_elses(lab: str) -> bool:
     """True if ``lab`` is up under a live process outside this test run (a shared machine:
     other people's labs come and go while the suite runs)."""
     try:
+        if not stat.S_ISREG(os.lstat(names.state_file(lab)).st_mode):  # never open a FIFO: it would block
+            return False
         with open(names.state_file(lab)) as fh:
             pid = json.load(fh).get("pid")
     except (OSError, ValueError, AttributeError):  # no record, or a half-written one: not provably another's

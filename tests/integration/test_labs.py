@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab import names, nodeexec, state
+from netlab import deploy, names, nodeexec, state
 from netlab.backend import netns
 from netlab.labs import discover, probe, runner
 from tests.conftest import lab_leftovers
@@ -81,19 +81,25 @@ def test_lab_interrupted_midway_leaves_nothing():
     """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
     proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "syn-retransmit", "--short"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lab = None
     try:
         lab = _run_name_of(proc, "lb-syn-retransmit-")
         server = names.netns(lab, "server")
         deadline = time.monotonic() + 20
-        while "netlab_lab" not in nodeexec.run(lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
+        # the record is written before the first namespace exists: wait for the namespace, then the rule
+        while not netns.exists(server) or "netlab_lab" not in nodeexec.run(
+                lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
             assert time.monotonic() < deadline, "the lab never added its nftables rule"
             time.sleep(0.05)
         time.sleep(0.3)  # a connect() waiting on a dropped SYN
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=60)
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # the test itself failed: kill the run, and take its lab down too
             proc.kill()
+            proc.wait()
+            if lab and lab in state.records():
+                deploy.down(lab)
     assert proc.returncode == 128 + signal.SIGTERM, err
     assert "taken down" in err
     assert not netns.exists(server)
