@@ -19,20 +19,21 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figure
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
 @app.command()
-def validate(topology: Path, as_json: bool = JSON) -> None:
+def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Check a topology file; report every problem as file:line:col: field: message."""
     topo = loader.load(topology)
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
-        ui.out.print(f"{topology}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
+        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
 
 
 @app.command()
-def plan(topology: Path, as_json: bool = JSON) -> None:
+def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed."""
     the_plan = planning.build(loader.load(topology))
     if as_json:
@@ -44,7 +45,7 @@ def plan(topology: Path, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def up(topology: Path, as_json: bool = JSON) -> None:
+def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
     topo = loader.load(topology)
     steps = len(planning.build(topo).steps)

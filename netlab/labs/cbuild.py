@@ -2,8 +2,9 @@
 
 Some labs need a tight loop where Python's own cost (about a microsecond per call)
 would hide the kernel's. Their C sources live beside the lab (``labs/<lab>/*.c``);
-this compiles one into a cache keyed by the source's hash and the flags, so a run
-pays for compiling only the first time. The compiler (gcc, from
+this compiles one into a cache keyed by the hash of the source, of the headers
+beside it (which it may include as "x.h") and of the flags, so a run pays for
+compiling only the first time. The compiler (gcc, from
 scripts/install-system.sh) is looked up at run time and its absence is an error
 that names the package.
 """
@@ -48,7 +49,9 @@ def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
     cc = shutil.which("cc") or shutil.which("gcc")
     if cc is None:  # looked up first: a binary cached earlier does not hide a machine without a compiler
         raise NetlabError(f"C helper {source.name} needs a C compiler: install gcc (`make install`)")
-    out = cache_dir() / f"{source.stem}-{_key(text, cc, libs)}"
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))  # what "x.h" includes find
+    key = _key(text + headers, cc, libs)
+    out = cache_dir() / f"{source.parent.name}-{source.stem}-{key}"  # e.g. thundering-herd-herd-<key>
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
