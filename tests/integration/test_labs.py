@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -67,14 +68,25 @@ def test_lab_full_form_passes(name):
 
 
 def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
+    """The lab ``proc`` brought up: its record names ``proc`` as the writer. Not merely the
+    first lab named ``prefix*``: a run killed earlier (this machine's history, or another
+    person's) may have left one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [lab for lab in state.labs() if lab.startswith(prefix)]
-        if found:
-            return found[0]
+        for lab in state.labs():
+            if lab.startswith(prefix) and _writer(lab) == proc.pid:
+                return lab
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
     raise AssertionError(f"no lab {prefix}* came up")
+
+
+def _writer(lab: str) -> int | None:
+    try:
+        with open(names.state_file(lab)) as fh:
+            return json.load(fh).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 @pytest.mark.slow
@@ -86,7 +98,7 @@ def test_lab_interrupted_midway_leaves_nothing():
     try:
         lab = _run_name_of(proc, "lb-syn-retransmit-")
         server = names.netns(lab, "server")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # a loaded shared machine took more than 20 s to get there
         # the record is written before the first namespace exists: wait for the namespace, then the rule
         while not netns.exists(server) or "netlab_lab" not in nodeexec.run(
                 lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
