@@ -17,7 +17,7 @@ cleanup() {
   trap - EXIT INT TERM
   "$NETLAB" down "$LAB" >/dev/null 2>&1 || true
   # bench paths takes its own lab down when interrupted; this catches a kill between its steps
-  if [ -e "/run/netlab/$LAB-paths.json" ] || ip netns list | grep -q "^nl\.$LAB-paths\."; then
+  if [ -e "/run/netlab/$LAB-paths.json" ] || ip netns list 2>/dev/null | grep -q "^nl\.$LAB-paths\."; then
     "$NETLAB" down "$LAB-paths" >/dev/null 2>&1 || true
   fi
   rm -rf "$work"
@@ -65,7 +65,7 @@ if i["flagged"]:
     print(f"({i['flagged']} of {i['samples']} runs had other load on the machine: figures are noisier)")
 PY
 
-left=$(ip netns list | grep -E "^nl\.($LAB|$LAB-paths)\." || true)
+left=$(ip netns list 2>/dev/null | grep -E "^nl\.($LAB|$LAB-paths)\." || true)
 if [ -n "$left" ]; then
   echo "demo: left behind: $left" >&2
   exit 1
