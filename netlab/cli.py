@@ -10,8 +10,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, nodeexec, plan as planning, schema, state, status as lab_status, ui
-from netlab.errors import NetlabError, TopologyError
+from netlab import deploy, loader, nodeexec, plan as planning, schema, status as lab_status, ui
+from netlab.errors import UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
@@ -22,18 +22,10 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout
 TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
-def _fail(exc: NetlabError, as_json: bool) -> None:
-    # exit 2 for a bad topology file (as argument errors do), 1 for everything else
-    ui.fail(exc, as_json, 2 if isinstance(exc, TopologyError) else 1)
-
-
 @app.command()
 def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Check a topology file; report every problem as file:line:col: field: message."""
-    try:
-        topo = loader.load(topology)
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    topo = loader.load(topology)
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
@@ -43,10 +35,7 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 @app.command()
 def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed."""
-    try:
-        the_plan = planning.build(loader.load(topology))
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    the_plan = planning.build(loader.load(topology))
     if as_json:
         ui.emit_json({"lab": the_plan.lab, "steps": [dict(s.to_json(), text=t)
                                                      for s, t in zip(the_plan.steps, the_plan.lines())]})
@@ -58,13 +47,10 @@ def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 @app.command()
 def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
-    try:
-        topo = loader.load(topology)
-        steps = len(planning.build(topo).steps)
-        with ui.progress(f"up {topo.name}", steps) as advance:
-            the_plan = deploy.up(topo, advance)
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    topo = loader.load(topology)
+    steps = len(planning.build(topo).steps)
+    with ui.progress(f"up {topo.name}", steps) as advance:
+        the_plan = deploy.up(topo, advance)
     if as_json:
         ui.emit_json({"ok": True, "lab": the_plan.lab, "steps": len(the_plan.steps),
                       "namespaces": the_plan.namespaces()})
@@ -78,16 +64,13 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
          help="Take down every lab, and remove leftovers carrying netlab's mark."), as_json: bool = JSON) -> None:
     """Remove exactly what `up` made, from the lab name alone."""
     if (lab is None) == (not all_labs):
-        _fail(NetlabError("give a lab name or --all"), as_json)
-    try:
-        if all_labs:
-            labs, problems = deploy.down_all()
-        else:
-            with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
-                problems = deploy.down(lab, advance)
-            labs = [lab]
-    except NetlabError as exc:
-        _fail(exc, as_json)
+        raise UsageError("give a lab name or --all")
+    if all_labs:
+        labs, problems = deploy.down_all()
+    else:
+        with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
+            problems = deploy.down(lab, advance)
+        labs = [lab]
     if as_json:
         ui.emit_json({"ok": not problems, "down": labs, "problems": problems})
     else:
@@ -114,11 +97,7 @@ def list_labs(as_json: bool = JSON) -> None:
 @app.command()
 def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
     """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
-    try:
-        labs = [lab] if lab else state.labs()
-        views = [lab_status.lab_status(name) for name in labs]
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    views = [lab_status.lab_status(lab)] if lab else lab_status.every_lab()
     if as_json:
         ui.emit_json(views[0] if lab else views)
         return
@@ -127,6 +106,9 @@ def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> N
 
 
 def _print_status(view: dict) -> None:
+    if view.get("error"):
+        ui.err.print(f"[yellow]lab {view['lab']}:[/] {view['error']}", highlight=False)
+        return
     table = Table("node", "interface", "state", "mtu", "addresses", title=f"lab {view['lab']} ({view['status']})")
     for node, entry in view["nodes"].items():
         if "error" in entry:
@@ -152,10 +134,7 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
-    try:
-        result = nodeexec.run(lab, node, command, capture=as_json)
-    except (NetlabError, FileNotFoundError) as exc:
-        _fail(NetlabError(str(exc)), as_json)
+    result = nodeexec.run(lab, node, command, capture=as_json)
     if as_json:
         ui.emit_json({"returncode": result.returncode, "stdout": result.stdout.decode(errors="replace"),
                       "stderr": result.stderr.decode(errors="replace")})
@@ -199,6 +178,7 @@ def _register_plugins() -> None:
 
 
 _register_plugins()
+ui.report_errors(app)  # every command, plug-ins included: errors reported as messages, never tracebacks
 
 
 def main() -> None:

@@ -12,6 +12,8 @@ import contextlib
 import subprocess
 from collections.abc import Iterator
 
+from netlab.errors import NetlabError
+
 TABLE = "netlab_traffic"
 
 
@@ -23,7 +25,7 @@ def rst_rule(dst: str, dport: int) -> str:
 def _nft(text: str) -> None:
     done = subprocess.run(["nft", text], capture_output=True, text=True, timeout=30)
     if done.returncode:
-        raise RuntimeError(f"nft {text!r}: {done.stderr.strip()}")
+        raise NetlabError(f"nft {text!r}: {done.stderr.strip()}")
 
 
 @contextlib.contextmanager
