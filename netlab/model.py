@@ -198,6 +198,8 @@ class Bridge(Impairments):
     pool: str = "lan"
     mtu: int | None = Field(default=None, ge=68, le=65535)
     stp: bool = False
+    trunks: tuple[str, ...] = Field(default=(), description="bridges joined to this one by a veth: one LAN "
+                                    "across them (a Linux bridge holds at most 1,024 ports)")
 
     @model_validator(mode="before")
     @classmethod

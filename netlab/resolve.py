@@ -12,7 +12,7 @@ import functools
 import ipaddress
 from dataclasses import dataclass, field
 
-from netlab import names
+from netlab import names, trunks
 from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Pool, Route, TopologyFile
 
 Path = tuple
@@ -159,6 +159,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         owners[node, ifname] = where
         used.setdefault(node, set()).add(ifname)
 
+    domain = trunks.domains(topo.bridges, errors)
     for bname, br in topo.bridges.items():
         where = ("bridges", bname)
         if len(bname) > names.IFNAMSIZ or not names.IFNAME.match(bname):
@@ -180,7 +181,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         if not ep.interface:
             used[ep.node].add(ifnames[where])
 
-    segments = _segments(topo, present)
+    segments = _segments(topo, present, domain, errors)
     addresses = _assign(segments, pools, errors)
 
     veths: list[Veth] = []
@@ -210,9 +211,10 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
                          mtu=ep.mtu or br.mtu, master=bname, where=w, **shaping)
             veths.append(Veth(member, port))
+    veths += _trunk_veths(topo, nodes)
 
     result = Topology(name=topo.name, source=source, nodes=nodes, veths=tuple(veths), bridges=tuple(bridges))
-    routes = _routes(topo, nodes, result, errors)
+    routes = _routes(topo, nodes, result, domain, errors)
     _check_nodes(result, nodes, errors)
     if errors:
         return None, errors
@@ -220,19 +222,44 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                     routes=routes), []
 
 
-def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]]) -> list[_Segment]:
+def _trunk_veths(topo: TopologyFile, nodes: dict[str, NodeSpec]) -> list[Veth]:
+    """A veth per trunk, each end a port of one of the two bridges (names.trunk_port)."""
+    out = []
+    for bname, br in topo.bridges.items():
+        for k, other in enumerate(br.trunks):
+            peer = topo.bridges.get(other)
+            if peer is None or other == bname or br.node not in nodes or peer.node not in nodes:
+                continue
+            where = ("bridges", bname, "trunks", k)
+            out.append(Veth(Iface(node=br.node, name=names.trunk_port(topo.name, bname, other), master=bname,
+                                  mtu=br.mtu, where=where),
+                            Iface(node=peer.node, name=names.trunk_port(topo.name, other, bname), master=other,
+                                  mtu=peer.mtu, where=where)))
+    return out
+
+
+def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]], domain: dict[str, str],
+              errors: Errors) -> list[_Segment]:
+    """One segment per link, and one per LAN: a bridge with the bridges trunked to it."""
     wanted = {w for w, _ in present}
     segs = []
     for i, link in enumerate(topo.links):
         slots = [(("links", i, "endpoints", j), ep.address) for j, ep in enumerate(link.endpoints)
                  if ("links", i, "endpoints", j) in wanted]
         segs.append(_Segment(("links", i), link.pool, link.subnet, slots))
+    lans: dict[str, _Segment] = {}
     for bname, br in topo.bridges.items():
-        slots = [(("bridges", bname), br.address)]
-        slots += [(("bridges", bname, "members", j), ep.address) for j, ep in enumerate(br.members)
-                  if ("bridges", bname, "members", j) in wanted]
-        segs.append(_Segment(("bridges", bname), br.pool, br.subnet, slots))
-    return segs
+        root = domain.get(bname, bname)
+        seg = lans.setdefault(root, _Segment(("bridges", root), br.pool, br.subnet, []))
+        if br.subnet is not None and seg.subnet is None:
+            seg.subnet = br.subnet
+        elif br.subnet is not None and br.subnet != seg.subnet:
+            errors.append((("bridges", bname, "subnet"), f"{bname} is trunked to {root}, whose LAN is {seg.subnet}: "
+                                                         "one LAN has one subnet"))
+        seg.slots.append((("bridges", bname), br.address))
+        seg.slots += [(("bridges", bname, "members", j), ep.address) for j, ep in enumerate(br.members)
+                      if ("bridges", bname, "members", j) in wanted]
+    return segs + list(lans.values())
 
 
 def _assign(segments: list[_Segment], pools: dict[str, Pool], errors: Errors) -> dict[Path, tuple]:
@@ -293,16 +320,19 @@ def _segment_subnet(seg: _Segment, version: int, alloc: _Allocator, errors: Erro
         return None
 
 
-def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, errors: Errors) -> dict:
-    """Each node's routes: its own, plus a default via each gateway bridge it is a member of."""
+def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, domain: dict[str, str],
+            errors: Errors) -> dict:
+    """Each node's routes: its own, plus a default via each gateway bridge on its LAN
+    (a member of a bridge trunked to the gateway's counts too)."""
     routes: dict[str, tuple[Route, ...]] = {}
     gateways: dict[str, list[Route]] = {}
     for bname, br in topo.bridges.items():
         if not br.gateway:
             continue
         bdev = next((b for b in result.bridges if b.name == bname and b.node == br.node), None)
+        lan = trunks.members_of(domain.get(bname, bname), topo.bridges, domain) or [bname]
         for addr in (bdev.addresses if bdev else ()):
-            for ep in br.members:
+            for ep in (ep for b in lan for ep in topo.bridges[b].members):
                 gateways.setdefault(ep.node, []).append(Route(to="default", via=addr.ip))
     for name, spec in nodes.items():
         own = list(spec.routes)
