@@ -26,24 +26,35 @@ def _fail(exc: NetlabError, as_json: bool) -> None:
     ui.fail(exc, as_json, 2 if isinstance(exc, TopologyError) else 1)
 
 
+TOPOLOGY = typer.Argument(..., help="A topology file, `-` for standard input, or a pipe: <(netlab generate ...)")
+
+
+def _load(topology: Path):
+    """The topology named on the command line; `-` reads standard input."""
+    # reading limits for stdin and pipes are the loader's (trust-input): this only passes `-` through
+    if str(topology) == "-":
+        return loader.load_text(sys.stdin.read(), "<stdin>")
+    return loader.load(topology)
+
+
 @app.command()
-def validate(topology: Path, as_json: bool = JSON) -> None:
+def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Check a topology file; report every problem as file:line:col: field: message."""
     try:
-        topo = loader.load(topology)
+        topo = _load(topology)
     except NetlabError as exc:
         _fail(exc, as_json)
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
-        ui.out.print(f"{topology}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
+        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
 
 
 @app.command()
-def plan(topology: Path, as_json: bool = JSON) -> None:
+def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed."""
     try:
-        the_plan = planning.build(loader.load(topology))
+        the_plan = planning.build(_load(topology))
     except NetlabError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -55,10 +66,10 @@ def plan(topology: Path, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def up(topology: Path, as_json: bool = JSON) -> None:
+def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
     try:
-        topo = loader.load(topology)
+        topo = _load(topology)
         steps = len(planning.build(topo).steps)
         with ui.progress(f"up {topo.name}", steps) as advance:
             the_plan = deploy.up(topo, advance)
@@ -189,10 +200,12 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
 def _register_plugins() -> None:
     """Sub-commands that live in their own modules (bench, lab, traffic)."""
     from netlab import cli_bench
+    from netlab.generate import cli as generate_cli
     from netlab.labs import cli as labs_cli
     from netlab.traffic import cli as traffic_cli
 
     cli_bench.register(bench_app)
+    generate_cli.register(app)
     labs_cli.register(app, bench_app)
     traffic_cli.register(app, bench_app)
 

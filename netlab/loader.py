@@ -116,6 +116,17 @@ def read_mapping(text: str, source: str, expected: str) -> tuple[Any, "_Locator"
 def load_text(text: str, source: str = "<string>") -> Topology:
     """Parse and check a topology; raise TopologyError with every problem found."""
     raw, locator = read_mapping(text, source, "a topology is a mapping with `name` and `nodes`")
+    return _check(raw, locator)
+
+
+def load_data(data: dict, source: str = "<data>") -> Topology:
+    """Check a topology given as plain data (a generator's dict), as a file is checked;
+    problems name the field, at line 1 (there are no lines)."""
+    return _check(data, _Locator(source, data))
+
+
+def _check(raw: Any, locator: _Locator) -> Topology:
+    source = locator.source
     problems: list[Problem] = []
     try:
         topo = TopologyFile.model_validate(_plain(raw))

@@ -1,0 +1,64 @@
+"""The simple shapes: star (hosts on one LAN) and tree (bridges in a tree, hosts at the leaves).
+
+Each returns a topology as plain data (the file's mapping), as Mininet's
+``--topo single,N`` and ``tree,depth,fanout`` would build it.
+"""
+
+from __future__ import annotations
+
+from netlab.generate import lan
+from netlab.generate.addressing import ALL_SPACE, GenerateError, carve, prefix_for
+
+
+def star(hosts: int, name: str = "star") -> dict:
+    """``hosts`` hosts h1..hN on one LAN in a switch node ``sw`` (bridges joined by trunks past 1,024)."""
+    _at_least(hosts, 1, "hosts")
+    members = [f"h{i}:eth0" for i in range(1, hosts + 1)]
+    (subnet,) = carve(ALL_SPACE, 1, prefix_for(hosts), f"a LAN of {hosts} hosts")
+    nodes: dict = {"sw": {}, **{f"h{i}": {} for i in range(1, hosts + 1)}}
+    return {"name": name, "nodes": nodes, "bridges": lan.bridges("sw", members, str(subnet))}
+
+
+def tree(depth: int, fanout: int, name: str = "tree") -> dict:
+    """Switches s1.. in a tree ``depth`` levels deep, ``fanout`` children each (breadth
+    first, s1 the root), each its own node holding a bridge of the same name trunked to
+    its parent's; fanout**depth hosts h1.. on the leaf switches. One LAN, one subnet."""
+    _at_least(depth, 1, "depth")
+    _at_least(fanout, 1, "fanout")
+    if fanout + 1 > lan.BRIDGE_PORTS:
+        raise GenerateError(f"fanout {fanout}: a switch would need {fanout + 1} ports; a Linux bridge holds "
+                            f"at most {lan.BRIDGE_PORTS}")
+    hosts = fanout ** depth
+    if hosts + 2 > ALL_SPACE.num_addresses:
+        raise GenerateError(f"depth {depth}, fanout {fanout}: {hosts:,} hosts do not fit in {ALL_SPACE}")
+    (subnet,) = carve(ALL_SPACE, 1, prefix_for(hosts), f"a tree of {hosts} hosts")
+    nodes: dict = {}
+    bridges: dict = {}
+    level, count = ["s1"], 1
+    nodes["s1"] = {}
+    bridges["s1"] = {"node": "s1", "subnet": str(subnet), "members": []}
+    for _ in range(depth - 1):
+        below = []
+        for parent in level:
+            for _ in range(fanout):
+                count += 1
+                sw = f"s{count}"
+                nodes[sw] = {}
+                bridges[sw] = {"node": sw, "trunks": [parent], "members": []}
+                below.append(sw)
+        level = below
+    n = 0
+    for leaf in level:
+        for _ in range(fanout):
+            n += 1
+            nodes[f"h{n}"] = {}
+            bridges[leaf]["members"].append(f"h{n}:eth0")
+    for br in bridges.values():
+        if not br["members"]:
+            del br["members"]
+    return {"name": name, "nodes": nodes, "bridges": bridges}
+
+
+def _at_least(value: int, least: int, what: str) -> None:
+    if value < least:
+        raise GenerateError(f"--{what} must be at least {least} (got {value})")
