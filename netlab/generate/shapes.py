@@ -25,8 +25,9 @@ def tree(depth: int, fanout: int, name: str = "tree") -> dict:
     its parent's; fanout**depth hosts h1.. on the leaf switches. One LAN, one subnet."""
     _at_least(depth, 1, "depth")
     _at_least(fanout, 1, "fanout")
-    if fanout + 1 > lan.BRIDGE_PORTS:
-        raise GenerateError(f"fanout {fanout}: a switch would need {fanout + 1} ports; a Linux bridge holds "
+    ports = fanout + (1 if depth > 1 else 0)  # its children, and a trunk to its parent
+    if ports > lan.BRIDGE_PORTS:
+        raise GenerateError(f"fanout {fanout}: a switch would need {ports} ports; a Linux bridge holds "
                             f"at most {lan.BRIDGE_PORTS}")
     hosts = fanout ** depth
     if hosts + 2 > ALL_SPACE.num_addresses:
