@@ -201,11 +201,13 @@ def _register_plugins() -> None:
     """Sub-commands that live in their own modules (bench, lab, traffic)."""
     from netlab import cli_bench
     from netlab.generate import cli as generate_cli
+    from netlab.graph import cli as graph_cli
     from netlab.labs import cli as labs_cli
     from netlab.traffic import cli as traffic_cli
 
     cli_bench.register(bench_app)
     generate_cli.register(app)
+    graph_cli.register(app, _load)
     labs_cli.register(app, bench_app)
     traffic_cli.register(app, bench_app)
 
