@@ -93,17 +93,25 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
         if all_labs:
             labs, problems = deploy.down_all()
         else:
+            nodes = len(state.read(lab).plan.namespaces()) if state.exists(lab) else 0
+            target = deploy.kernel_target(lab)
             with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
                 problems = deploy.down(lab, advance)
+            with ui.progress("the kernel frees the namespaces", nodes) as freed:
+                freeing = deploy.wait_freed(target, 10 + nodes / 500, freed)
             labs = [lab]
     except NetlabError as exc:
         _fail(exc, as_json)
+    freeing = None if all_labs else freeing
     if as_json:
-        ui.emit_json({"ok": not problems, "down": labs, "problems": problems})
+        ui.emit_json({"ok": not problems, "down": labs, "problems": problems, "kernel_freeing": freeing})
     else:
         for p in problems:
             ui.err.print(f"[yellow]warning:[/] {p}", highlight=False)
         ui.err.print(f"down: {', '.join(labs) or 'nothing to remove'}", highlight=False)
+        if freeing:
+            ui.err.print(f"the kernel is still freeing ~{freeing:,} namespaces (its cleanup_net work queue): "
+                         "their names are gone and nothing of the lab answers any more", highlight=False)
     if problems:
         raise typer.Exit(1)
 

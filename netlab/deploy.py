@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netlab import executor, kinds, names, plan as planning, state
-from netlab.backend import features, netns
+from netlab.backend import features, netns, reclaim
 from netlab.backend.composite import lab_backend
 from netlab.backend.kernel import KernelBackend
 from netlab.errors import FeatureMissing, LabExists, NetlabError
@@ -90,6 +90,18 @@ def down(lab: str, progress: Progress | None = None) -> list[str]:
     problems += _sweep_namespaces(lab)
     state.remove(lab)
     return problems
+
+
+def kernel_target(lab: str) -> int | None:
+    """The namespace count the kernel should come back to once ``lab`` is down (None: unseen)."""
+    before = reclaim.alive()
+    return None if before is None else before - len(_orphans(lab))
+
+
+def wait_freed(target: int | None, timeout: float, progress: Progress | None = None) -> int | None:
+    """Wait (up to ``timeout`` s) until the kernel has freed a lab's namespaces after
+    ``down`` (it does so in the background); how many it is still freeing (0: done)."""
+    return reclaim.wait_freed(target, timeout, progress)
 
 
 def undo_count(lab: str) -> int:
