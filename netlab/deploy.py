@@ -92,13 +92,12 @@ def down(lab: str, progress: Progress | None = None) -> list[str]:
     return problems
 
 
-def kernel_target(lab: str) -> int | None:
-    """The namespace count the kernel should come back to once ``lab`` is down (None: unseen)."""
-    before = reclaim.alive()
-    return None if before is None else before - len(_orphans(lab))
+def kernel_target(lab: str) -> reclaim.Baseline | None:
+    """What the kernel should come back to once ``lab`` is down (None: it cannot be seen)."""
+    return reclaim.baseline(len(_orphans(lab)))
 
 
-def wait_freed(target: int | None, timeout: float, progress: Progress | None = None) -> int | None:
+def wait_freed(target: reclaim.Baseline | None, timeout: float, progress: Progress | None = None) -> int | None:
     """Wait (up to ``timeout`` s) until the kernel has freed a lab's namespaces after
     ``down`` (it does so in the background); how many it is still freeing (0: done)."""
     return reclaim.wait_freed(target, timeout, progress)

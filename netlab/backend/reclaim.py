@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+
+from netlab.backend import netns
 
 
 def alive() -> int | None:
@@ -25,19 +28,37 @@ def alive() -> int | None:
     return None
 
 
-def wait_freed(target: int | None, timeout: float, progress: Callable[[int], None] | None = None,
+@dataclass(frozen=True)
+class Baseline:
+    """The kernel's namespace count before a lab goes, less the lab's own, and how
+    many named namespaces others had then (their new ones are allowed for)."""
+
+    alive: int
+    named: int
+
+
+def baseline(ours: int) -> Baseline | None:
+    """Taken just before ``ours`` namespaces are deleted."""
+    count = alive()
+    return None if count is None else Baseline(count - ours, len(netns.listing()) - ours)
+
+
+def wait_freed(base: Baseline | None, timeout: float, progress: Callable[[int], None] | None = None,
                slack: int = 8) -> int | None:
-    """Wait until the kernel holds at most ``target`` (+ ``slack``: others come and go)
-    namespaces; how many above it are still being freed when it returns (0: done),
-    or None if that cannot be seen."""
-    if target is None:
+    """Wait until the kernel holds no more namespaces than ``base`` (plus named ones
+    others made since, plus ``slack`` for unnamed ones); how many above that are still
+    being freed when it returns (0: done), or None if that cannot be seen."""
+    if base is None:
         return None
     deadline = time.monotonic() + timeout
     last = alive()
-    while last is not None and last > target + slack and time.monotonic() < deadline:
-        time.sleep(0.05)
+    while last is not None:
+        above = last - base.alive - max(0, len(netns.listing()) - base.named) - slack
+        if above <= 0 or time.monotonic() >= deadline:
+            return max(0, above)
+        time.sleep(0.1)
         now = alive()
         if progress and now is not None and now < last:
             progress(last - now)
         last = now
-    return None if last is None else max(0, last - target - slack)
+    return None
