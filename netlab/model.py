@@ -199,7 +199,7 @@ class Bridge(Impairments):
     mtu: int | None = Field(default=None, ge=68, le=65535)
     stp: bool = False
     trunks: tuple[str, ...] = Field(default=(), description="bridges joined to this one by a veth: one LAN "
-                                    "across them (a Linux bridge holds at most 1,024 ports)")
+                                    "across them (a Linux bridge holds at most 1,023 ports)")
 
     @model_validator(mode="before")
     @classmethod

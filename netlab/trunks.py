@@ -1,6 +1,6 @@
 """Bridges joined by trunks: one LAN across several Linux bridges.
 
-A Linux bridge holds at most 1,024 ports (BR_MAX_PORTS in net/bridge/br_private.h),
+A Linux bridge holds at most 1,023 ports (BR_MAX_PORTS, 1,024, less the reserved port 0),
 so a bigger LAN is several bridges joined by veth pairs whose two ends are ports
 of the two bridges (a bridge's ``trunks:``). Bridges joined that way are one
 broadcast domain: one subnet, and a gateway on one of them serves the members of

@@ -1,6 +1,6 @@
 """A LAN of any size for a generated lab: one bridge, or several joined by trunks.
 
-A Linux bridge holds at most 1,024 ports, so past that the hosts are spread over
+A Linux bridge holds at most 1,023 ports, so past that the hosts are spread over
 bridges br1, br2, ... in the same node, each joined by a trunk (a veth, one
 port on each side) to the first bridge, which holds the LAN's subnet and gateway.
 """
@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-BRIDGE_PORTS = 1024  # BR_MAX_PORTS, net/bridge/br_private.h
+# BR_MAX_PORTS is 1,024 (net/bridge/br_private.h) but port number 0 is reserved
+# (br_if.c find_portno), so the 1,024th port fails with EXFULL: 1,023 ports.
+BRIDGE_PORTS = 1023
 
 
 def bridge_count(members: int) -> int:

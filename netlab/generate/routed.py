@@ -78,7 +78,7 @@ def clos(spines: int, leaves: int, hosts_per_leaf: int = 1, name: str = "clos") 
 
 
 def _lan_name(router: int):
-    """Bridges of router i's LAN: ``lanI``, and ``lanI-1``... trunked to it past 1,024 hosts."""
+    """Bridges of router i's LAN: ``lanI``, and ``lanI-1``... trunked to it past 1,023 hosts."""
     return lambda k: f"lan{router}" if k == 0 else f"lan{router}-{k}"
 
 

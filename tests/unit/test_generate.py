@@ -18,9 +18,9 @@ runner = CliRunner()
 BENCH = ipaddress.ip_network("198.18.0.0/15")
 OUTSIDE = ipaddress.ip_network("203.0.113.0/24")
 
-CASES = [("star", (1,)), ("star", (500,)), ("star", (1024,)), ("star", (1025,)), ("star", (3000,)),
+CASES = [("star", (1,)), ("star", (500,)), ("star", (1023,)), ("star", (1024,)), ("star", (3000,)),
          ("linear", (1, 1)), ("linear", (8, 2)), ("linear", (62, 3)), ("linear", (3, 1500)),
-         ("tree", (1, 1)), ("tree", (3, 4)), ("tree", (1, 1024)), ("tree", (2, 100)), ("tree", (6, 2)),
+         ("tree", (1, 1)), ("tree", (3, 4)), ("tree", (1, 1023)), ("tree", (2, 100)), ("tree", (6, 2)),
          ("clos", (1, 1, 1)), ("clos", (2, 4, 8)), ("clos", (4, 32, 60)), ("clos", (3, 5, 1100)),
          ("nat", (1,)), ("nat", (200,)), ("nat", (2500,))]
 
@@ -42,8 +42,8 @@ def test_every_generated_lab_validates_within_the_kernels_limits(shape, args):
         assert again.veths == topo.veths and again.routes == topo.routes and again.bridges == topo.bridges
 
 
-def test_a_star_past_1024_hosts_is_bridges_joined_by_trunks():
-    assert lan.bridge_count(1024) == 1 and lan.bridge_count(1025) == 2
+def test_a_star_past_1023_hosts_is_bridges_joined_by_trunks():
+    assert lan.bridge_count(1023) == 1 and lan.bridge_count(1024) == 2
     data = generate.star(3000)
     assert list(data["bridges"]) == ["br0", "br1", "br2"]
     assert all(b["trunks"] == ["br0"] for name, b in data["bridges"].items() if name != "br0")
@@ -86,7 +86,7 @@ def test_nat_forwards_to_h1_and_masquerades_the_lan():
 
 
 @pytest.mark.parametrize("shape,args,words", [
-    ("linear", (63, 1), "TTL"), ("tree", (2, 1024), "1024"), ("clos", (2, 300, 300), "198.18.0.0/16"),
+    ("linear", (63, 1), "TTL"), ("tree", (2, 1023), "1024"), ("clos", (2, 300, 300), "198.18.0.0/16"),
     ("star", (0,), "at least 1"), ("tree", (9, 4), "do not fit"), ("nat", (70000,), "do not fit")])
 def test_impossible_parameters_are_refused_with_the_reason(shape, args, words):
     with pytest.raises(generate.GenerateError, match=words):
