@@ -21,6 +21,7 @@ from netlab.backend import netns
 from netlab import plan as planning
 from netlab.bench import deploy_floor, deploy_mininet
 from netlab.bench.deploy_mem import meminfo
+from netlab.errors import NetlabError
 from netlab.resolve import Topology
 
 LAB = "bench-deploy"
@@ -72,6 +73,7 @@ def netlab_round(topo: Topology, phase: Phase) -> dict:
 
 
 def floor_round(hosts: int, phase: Phase) -> dict:
+    """One round of the `ip -batch` floor (RuntimeError if `ip` failed)."""
     with phase(f"ip -batch floor, {hosts:,} hosts", 1) as advance:
         result = deploy_floor.run(hosts)
         advance(1)
@@ -82,17 +84,26 @@ def measure(hosts: int, shape: str, rounds: int, floor: bool, phase: Phase, lab:
     """``rounds`` netlab rounds of one size, alternating with floor rounds (floor first
     in even rounds, netlab first in odd ones); medians and spreads of each."""
     topo = topology(hosts, shape, lab)
-    runs, floors = [], []
+    runs, floors, errors = [], [], []
+
+    def floor_once() -> None:
+        try:
+            floors.append(floor_round(hosts, phase))
+        except (RuntimeError, OSError) as exc:  # the floor's failure is a figure missing, not the run's end
+            errors.append(str(exc))
+
     for r in range(rounds):
         if floor and r % 2 == 0:
-            floors.append(floor_round(hosts, phase))
+            floor_once()
         runs.append(netlab_round(topo, phase))
         if floor and r % 2 == 1:
-            floors.append(floor_round(hosts, phase))
+            floor_once()
     out = {"hosts": hosts, "shape": shape, "nodes": runs[0]["nodes"], "rounds": runs,
            **{k: _spread([r[k] for r in runs]) for k in ("up_s", "down_s", "total_s", "settle_s", "per_node_up_ms")},
            "kib_per_node": runs[-1]["kib_per_node"], "still_freeing": runs[-1]["still_freeing"],
            "left": [x for r in runs for x in r["left"]]}
+    if errors:
+        out["floor_error"] = errors[0]
     if floors:
         out["floor"] = {"up_s": _spread([f["up_s"] for f in floors]), "down_s": _spread([f["down_s"] for f in floors]),
                         "command": floors[0]["command"], "rounds": floors}
@@ -130,9 +141,20 @@ def targets(sizes: list[dict]) -> list[dict]:
 
 def run(sizes: list[int], shape: str, rounds: int, floor: bool, mininet: bool, phase: Phase,
         lab: str = LAB) -> dict:
-    """Every size in turn, then Mininet's star if asked (and installed)."""
-    results = [measure(n, shape, rounds, floor and shape == "star", phase, lab) for n in sizes]
+    """Every size in turn, then Mininet's star if asked (and installed). A size whose
+    lab fails to build ends the series there; the sizes measured are still reported."""
+    results, failed = [], None
+    for n in sizes:
+        try:
+            results.append(measure(n, shape, rounds, floor and shape == "star", phase, lab))
+        except NetlabError as exc:
+            failed = {"hosts": n, "error": str(exc)}
+            break
     body = {"shape": shape, "sizes": results, "targets": targets(results)}
+    if failed:
+        body["failed"] = failed
+    if not results:
+        raise NetlabError(f"bench deploy: {failed['hosts']:,} hosts: {failed['error']}")
     if len(results) > 1:
         first = results[0]["per_node_up_ms"]["median"]
         body["per_node_vs_smallest"] = {r["hosts"]: round(r["per_node_up_ms"]["median"] / first, 2) for r in results}

@@ -31,6 +31,8 @@ def _line(s: dict) -> str:
             f"{_span(s['per_node_up_ms'], 3)} ms a node; the kernel freed them {_span(s['settle_s'])} s after down")
     if s["still_freeing"]:
         text += f" (still freeing {s['still_freeing']:,})"
+    if s.get("floor_error"):
+        text += f"; ip -batch floor failed: {s['floor_error']}"
     if floor:
         text += (f"; ip -batch floor up {_span(floor['up_s'])} s, down {_span(floor['down_s'])} s → "
                  f"netlab up {s['up_vs_floor']}× the floor")
@@ -44,6 +46,8 @@ def _print(body: dict) -> None:
     if body.get("per_node_vs_smallest"):
         ui.out.print("time per node relative to the smallest size: "
                      + ", ".join(f"{n:,}: {r}×" for n, r in body["per_node_vs_smallest"].items()), highlight=False)
+    if body.get("failed"):
+        ui.out.print(f"[red]stopped at {body['failed']['hosts']:,} hosts:[/] {body['failed']['error']}", highlight=False)
     for t in body["targets"]:
         mark = {True: "[green]met[/]", False: "[red]not met[/]", None: "not measured"}[t["met"]]
         ui.out.print(f"  {t['target']}: {mark} — {t['detail']}", highlight=False)

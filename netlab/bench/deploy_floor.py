@@ -6,6 +6,10 @@ trunked bridges netlab does (generate/lan.py), so the two build the same thing.
 
 Its namespaces are named ``nlf-<tag>-<n>``: not netlab's, never marked, and
 always deleted by this module, also when the run is interrupted.
+
+`ip -batch` keeps the namespace fds a `netns NAME` argument opens until it
+exits: 10,000 veths would need 20,000 and hit the open-file limit ("Invalid
+"netns" value"), so the batch is cut into processes of CHUNK lines.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from netlab.backend import netns
 from netlab.generate import lan
 
 Progress = Callable[[int], None]
+CHUNK = 2000  # lines per `ip -batch` process: at most 2 fds a line stay open until it exits
 
 
 def _names(tag: str, hosts: int) -> tuple[str, list[str]]:
@@ -45,9 +50,12 @@ def _batches(tag: str, hosts: int) -> tuple[str, str]:
 
 
 def _ip(args: list[str], text: str) -> None:
-    done = subprocess.run(["ip", *args, "-batch", "-"], input=text, capture_output=True, text=True, check=False)
-    if done.returncode != 0:
-        raise RuntimeError(f"ip {' '.join(args)} -batch failed: {done.stderr.strip()[-300:]}")
+    lines = text.splitlines(keepends=True)
+    for first in range(0, len(lines), CHUNK):
+        done = subprocess.run(["ip", *args, "-batch", "-"], input="".join(lines[first:first + CHUNK]),
+                              capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise RuntimeError(f"ip {' '.join(args)} -batch failed: {done.stderr.strip()[-300:]}")
 
 
 def run(hosts: int, tag: str | None = None) -> dict:
@@ -65,7 +73,7 @@ def run(hosts: int, tag: str | None = None) -> dict:
         delete(tag, hosts)
     t2 = time.perf_counter()
     return {"up_s": round(t1 - t0, 3), "down_s": round(t2 - t_down, 3),
-            "command": f"ip -batch (netns add ×{hosts + 1}, link add veth … netns ×{hosts}); "
+            "command": f"ip -batch (netns add ×{hosts + 1}, link add veth … netns ×{hosts}, {CHUNK} lines a process); "
                        f"ip -n {sw} -batch (bridge ×{lan.bridge_count(hosts)}, link set … master … up ×{hosts})"}
 
 
