@@ -24,11 +24,7 @@ def linear(routers: int, hosts_per_router: int = 1, name: str = "linear") -> dic
     nodes: dict = {}
     bridges: dict = {}
     for i in range(1, routers + 1):
-        nodes[f"r{i}"] = {"forwarding": True, "routes": []}
-        hosts = [f"h{i}-{j}" for j in range(1, hosts_per_router + 1)]
-        nodes.update({h: {} for h in hosts})
-        bridges.update(lan.bridges(f"r{i}", [f"{h}:eth0" for h in hosts], str(lans[i - 1]),
-                                   host(lans[i - 1], 1), _lan_name(i)))
+        _router_with_lan(nodes, bridges, f"r{i}", i, hosts_per_router, lans[i - 1])
     links = [{"endpoints": [{"node": f"r{i}", "interface": "eth1", "address": host(wires[i - 1], 1)},
                             {"node": f"r{i + 1}", "interface": "eth0", "address": host(wires[i - 1], 2)}]}
              for i in range(1, routers)]
@@ -59,11 +55,7 @@ def clos(spines: int, leaves: int, hosts_per_leaf: int = 1, name: str = "clos") 
     bridges: dict = {}
     links = []
     for i in range(1, leaves + 1):
-        nodes[f"l{i}"] = {"forwarding": True, "routes": []}
-        hosts = [f"h{i}-{j}" for j in range(1, hosts_per_leaf + 1)]
-        nodes.update({h: {} for h in hosts})
-        bridges.update(lan.bridges(f"l{i}", [f"{h}:eth0" for h in hosts], str(lans[i - 1]),
-                                   host(lans[i - 1], 1), _lan_name(i)))
+        _router_with_lan(nodes, bridges, f"l{i}", i, hosts_per_leaf, lans[i - 1])
         for k in range(1, spines + 1):
             links.append({"endpoints": [{"node": f"l{i}", "interface": f"eth{k}", "address": host(wire(i, k), 1)},
                                         {"node": f"s{k}", "interface": f"eth{i}", "address": host(wire(i, k), 2)}]})
@@ -75,6 +67,15 @@ def clos(spines: int, leaves: int, hosts_per_leaf: int = 1, name: str = "clos") 
                 nodes[f"l{i}"]["routes"].append({"to": str(lans[m - 1]), "via": str(wire(i, k)[2])})
     _drop_empty(nodes)
     return {"name": name, "nodes": nodes, "bridges": bridges, "links": links}
+
+
+def _router_with_lan(nodes: dict, bridges: dict, router: str, i: int, hosts: int, subnet) -> None:
+    """Router ``router`` (forwarding, routes to come) owning LAN ``lanI`` of hosts hI-1..hI-M,
+    its first address their gateway."""
+    nodes[router] = {"forwarding": True, "routes": []}
+    names = [f"h{i}-{j}" for j in range(1, hosts + 1)]
+    nodes.update({h: {} for h in names})
+    bridges.update(lan.bridges(router, [f"{h}:eth0" for h in names], str(subnet), host(subnet, 1), _lan_name(i)))
 
 
 def _lan_name(router: int):
