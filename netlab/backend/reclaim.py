@@ -28,6 +28,9 @@ def alive() -> int | None:
     return None
 
 
+STRAYS, STILL_S = 64, 3.0  # a count this close to the target, not falling for this long, is done
+
+
 @dataclass(frozen=True)
 class Baseline:
     """The kernel's namespace count before a lab goes, less the lab's own, and how
@@ -51,14 +54,18 @@ def wait_freed(base: Baseline | None, timeout: float, progress: Callable[[int], 
     if base is None:
         return None
     deadline = time.monotonic() + timeout
-    last = alive()
+    last, fell = alive(), time.monotonic()
     while last is not None:
         above = last - base.alive - max(0, len(netns.listing()) - base.named) - slack
         if above <= 0 or time.monotonic() >= deadline:
             return max(0, above)
+        if above <= STRAYS and time.monotonic() - fell >= STILL_S:
+            return 0  # not falling any more: the few left are others' (unnamed ones, a container's)
         time.sleep(0.1)
         now = alive()
-        if progress and now is not None and now < last:
-            progress(last - now)
+        if now is not None and now < last:
+            fell = time.monotonic()
+            if progress:
+                progress(last - now)
         last = now
     return None
