@@ -19,6 +19,7 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figure
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
 def _fail(exc: NetlabError, as_json: bool) -> None:
@@ -26,22 +27,11 @@ def _fail(exc: NetlabError, as_json: bool) -> None:
     ui.fail(exc, as_json, 2 if isinstance(exc, TopologyError) else 1)
 
 
-TOPOLOGY = typer.Argument(..., help="A topology file, `-` for standard input, or a pipe: <(netlab generate ...)")
-
-
-def _load(topology: Path):
-    """The topology named on the command line; `-` reads standard input."""
-    # reading limits for stdin and pipes are the loader's (trust-input): this only passes `-` through
-    if str(topology) == "-":
-        return loader.load_text(sys.stdin.read(), "<stdin>")
-    return loader.load(topology)
-
-
 @app.command()
 def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Check a topology file; report every problem as file:line:col: field: message."""
     try:
-        topo = _load(topology)
+        topo = loader.load(topology)
     except NetlabError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -54,7 +44,7 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed."""
     try:
-        the_plan = planning.build(_load(topology))
+        the_plan = planning.build(loader.load(topology))
     except NetlabError as exc:
         _fail(exc, as_json)
     if as_json:
@@ -69,7 +59,7 @@ def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
     try:
-        topo = _load(topology)
+        topo = loader.load(topology)
         steps = len(planning.build(topo).steps)
         with ui.progress(f"up {topo.name}", steps) as advance:
             the_plan = deploy.up(topo, advance)
@@ -215,7 +205,7 @@ def _register_plugins() -> None:
 
     cli_bench.register(bench_app)
     generate_cli.register(app)
-    graph_cli.register(app, _load)
+    graph_cli.register(app, loader.load)
     labs_cli.register(app, bench_app)
     traffic_cli.register(app, bench_app)
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netlab import executor, kinds, names, plan as planning, state
+from netlab import executor, kinds, names, plan as planning, preflight, state
 from netlab.backend import features, netns, reclaim
 from netlab.backend.composite import lab_backend
 from netlab.backend.kernel import KernelBackend
@@ -21,6 +21,7 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
     """Build ``topo`` on the kernel, all or nothing; return the plan it carried out."""
     the_plan = planning.build(topo)
     _preflight(the_plan)
+    preflight.check(topo)  # what only this kernel can tell, before any change
     _kind_preflight(topo)
     # The whole plan is recorded before the first change: `down` can undo any prefix of it.
     kinds_of = {n: s.kind for n, s in topo.nodes.items()}

@@ -20,6 +20,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.line <= 0:  # no place in the file: the file itself, or data that came from Python
+            return f"{self.file}: {self.message}" if self.field == "(file)" else f"{self.file}: {self.field}: {self.message}"
         return f"{self.file}:{self.line}:{self.col}: {self.field}: {self.message}"
 
 

@@ -1,169 +1,146 @@
-"""Read a topology file: YAML → validated model → resolved topology.
+"""Read a topology: text or data → validated model → resolved topology.
 
-Every problem is reported at once as ``file:line:col: field.path: message``;
-nothing here touches the machine.
+Three ways in, one set of checks and messages:
+
+- ``load(path)``: a file, ``-`` (standard input) or a pipe, read by ``netlab.source``;
+- ``load_text(text, source)``: YAML text, parsed by ``netlab.yamlread`` with positions;
+- ``load_data(data, source)``: data already in Python (plain dicts, lists, text,
+  numbers, booleans, None; ipaddress objects are fine), e.g. from a builder.
+
+Every problem is reported at once as ``file:line:col: field.path: message`` (data
+from Python has no lines: ``source: field.path: message``); nothing here touches
+the machine. The structure is checked, whatever its types, before the resolver
+sees any of it.
 """
 
 from __future__ import annotations
 
-import copy
-from pathlib import Path as FsPath
+import os
 from typing import Any
 
 from pydantic import ValidationError
-from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError
 
-from netlab import kinds
+from netlab import kinds, problems, source as sources, yamlread
 from netlab.errors import Problem, TopologyError
 from netlab.model import NodeSpec, TopologyFile
-from netlab.resolve import Topology, _dotted, resolve
+from netlab.problems import Locator, describe
+from netlab.resolve import Topology, resolve
+
+TOPOLOGY_SHAPE = "a topology is a mapping with `name` and `nodes`"
 
 
-class _Locator:
-    """Maps a field path to the line and column where it is written."""
-
-    def __init__(self, source: str, root: Any):
-        self.source = source
-        self.root = root
-
-    def where(self, path: tuple) -> tuple[int, int]:
-        node, line, col = self.root, 1, 1
-        for part in path:
-            child, pos = self._child(node, part)
-            if child is _MISSING:
-                # a field the model renamed or normalised (e.g. short link forms): skip it
-                continue
-            node = child
-            if pos:
-                line, col = pos
-        return line, col
-
-    @staticmethod
-    def _child(node: Any, part: Any) -> tuple[Any, tuple[int, int] | None]:
-        if isinstance(node, CommentedMap) and part in node:
-            pos = node.lc.key(part) if hasattr(node.lc, "key") else None
-            if isinstance(node[part], (CommentedMap, CommentedSeq)) and not pos:
-                pos = (node[part].lc.line, node[part].lc.col)
-            value_pos = node.lc.value(part)
-            return node[part], ((pos or value_pos)[0] + 1, (pos or value_pos)[1] + 1)
-        if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
-            line, col = node.lc.item(part)
-            return node[part], (line + 1, col + 1)
-        return _MISSING, None
-
-    def problem(self, path: tuple, message: str) -> Problem:
-        line, col = self.where(path)
-        return Problem(self.source, line, col, _dotted(path) or "(file)", message)
-
-
-_MISSING = object()
-
-
-def _pydantic_problems(err: ValidationError, prefix: tuple, locator: _Locator) -> list[Problem]:
-    out = []
-    for e in err.errors():
-        loc = tuple(p for p in e["loc"] if not (isinstance(p, str) and ("[" in p or p in _UNION_TAGS)))
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown field"
-        elif e["type"] == "missing":
-            msg = "required field is missing"
-        elif e["type"] == "union_tag_invalid":
-            msg = f"type must be one of: {e['ctx']['expected_tags']}"
-        out.append(locator.problem(prefix + loc, msg))
-    return out
-
-
-_UNION_TAGS = {"masquerade", "snat", "dnat", "str", "tuple", "function-after", "function-before", "default"}
-
-
-def _merge(defaults: dict, node: dict) -> dict:
-    merged = copy.deepcopy(dict(defaults))
-    for key, value in node.items():
-        if isinstance(value, dict) and isinstance(merged.get(key), dict):
-            merged[key] = {**merged[key], **value}
-        else:
-            merged[key] = value
-    return merged
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
-def read_mapping(text: str, source: str, expected: str) -> tuple[Any, "_Locator"]:
-    """YAML text → (its top-level mapping with line numbers, a locator for it); a syntax
-    error or a non-mapping is a TopologyError at its place (``expected`` says what a file holds)."""
-    yaml = YAML(typ="rt")
-    yaml.allow_duplicate_keys = False
-    try:
-        raw = yaml.load(text)
-    except MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise TopologyError([Problem(source, line, col, "(yaml)", f"{exc.problem or exc.context}")]) from None
-    if not isinstance(raw, dict):
-        raise TopologyError([Problem(source, 1, 1, "(file)", expected)])
-    return raw, _Locator(source, raw)
+def load(path: str | os.PathLike) -> Topology:
+    """The topology at ``path`` (``-``: standard input); TopologyError with every problem found."""
+    text, name = sources.read(path)
+    return load_text(text, name)
 
 
 def load_text(text: str, source: str = "<string>") -> Topology:
-    """Parse and check a topology; raise TopologyError with every problem found."""
-    raw, locator = read_mapping(text, source, "a topology is a mapping with `name` and `nodes`")
-    return _check(raw, locator)
+    """Parse and check a topology written in YAML; raise TopologyError with every problem found."""
+    with yamlread.gc_paused():
+        data, positions = yamlread.parse(text, source)
+        return _load(data, Locator(source, positions))
 
 
-def load_data(data: dict, source: str = "<data>") -> Topology:
-    """Check a topology given as plain data (a generator's dict), as a file is checked;
-    problems name the field, at line 1 (there are no lines)."""
-    return _check(data, _Locator(source, data))
+def load_data(data: Any, source: str = "<data>") -> Topology:
+    """Check a topology given as Python data, with the checks and messages of a file:
+    ``load_data({"name": "lab", "nodes": {"a": {}, "b": {}}, "links": [["a", "b"]]})``.
+    Raises TopologyError whose problems name no line (``source: field: message``)."""
+    with yamlread.gc_paused():
+        return _load(data, Locator(source, None))
 
 
-def _check(raw: Any, locator: _Locator) -> Topology:
-    source = locator.source
-    problems: list[Problem] = []
+def read_mapping(text: str, source: str, expected: str) -> tuple[dict, Locator]:
+    """YAML text → (its top-level mapping, a locator for it); a syntax error or a
+    non-mapping is a TopologyError at its place (``expected`` says what a file holds)."""
+    data, positions = yamlread.parse(text, source)
+    if not isinstance(data, dict):
+        raise TopologyError([Problem(source, 1, 1, "(file)", f"{expected}, not {describe(data)}")])
+    return data, Locator(source, positions)
+
+
+def _load(data: Any, locator: Locator) -> Topology:
+    if not isinstance(data, dict):
+        raise TopologyError([locator.problem((), f"{TOPOLOGY_SHAPE}, not {describe(data)}")])
+    found: list[Problem] = []
     try:
-        topo = TopologyFile.model_validate(_plain(raw))
+        topo = TopologyFile.model_validate(data)
     except ValidationError as err:
-        problems += _pydantic_problems(err, (), locator)
+        found += problems.from_validation(err, TopologyFile, locator)
         topo = None
-    nodes: dict[str, NodeSpec] = {}
-    raw_nodes = raw.get("nodes") if isinstance(raw.get("nodes"), dict) else {}
-    defaults = _plain(raw.get("defaults") or {})
-    for name, body in raw_nodes.items():
-        spec_raw = _merge(defaults, _plain(body or {}))
-        kind_name = spec_raw.get("kind", "netns")
-        if kind_name not in kinds.KINDS:
-            problems.append(locator.problem(("nodes", name, "kind"),
-                                            f"unknown kind {kind_name!r} (kinds: {', '.join(sorted(kinds.KINDS))})"))
-            continue
-        node_kind = kinds.kind(kind_name)
-        try:
-            nodes[name] = node_kind.spec.model_validate(spec_raw)
-        except ValidationError as err:
-            problems += _pydantic_problems(err, ("nodes", name), locator)
-            continue
-        problems += [locator.problem(("nodes", name) + p, m) for p, m in node_kind.problems(name, nodes[name])]
+    nodes = _nodes(data, locator, found)
     if sum(1 for n in nodes.values() if kinds.kind(n.kind).root) > 1:
-        problems.append(locator.problem(("nodes",), "at most one node may be the real host (kind: host)"))
-    if topo is None or problems:
-        raise TopologyError(problems or [locator.problem((), "invalid topology")])
-    resolved, errors = resolve(topo, nodes, source)
+        found.append(locator.problem(("nodes",), "at most one node may be the real host (kind: host)"))
+    if topo is None or found:
+        raise TopologyError(_unique(found) or [locator.problem((), "invalid topology")])
+    resolved, errors = resolve(topo, nodes, locator.source, locator.root)
     if errors:
-        raise TopologyError([locator.problem(path, msg) for path, msg in errors])
+        raise TopologyError(_unique([locator.problem(path, msg) for path, msg in errors]))
     return resolved
 
 
-def load(path: str | FsPath) -> Topology:
-    p = FsPath(path)
-    try:
-        text = p.read_text()
-    except OSError as exc:
-        raise TopologyError([Problem(str(p), 0, 0, "(file)", exc.strerror or str(exc))]) from None
-    return load_text(text, str(p))
+def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, NodeSpec]:
+    """Each node's spec, validated by its kind, with the defaults merged in. A
+    problem in a value that came from `defaults` is reported there, once."""
+    raw_nodes = data.get("nodes")
+    defaults = data.get("defaults")
+    defaults = defaults if isinstance(defaults, dict) else {}  # else TopologyFile reported it
+    nodes: dict[str, NodeSpec] = {}
+    if not isinstance(raw_nodes, dict):
+        return nodes
+    for name, body in raw_nodes.items():
+        body = {} if body is None else body
+        if not isinstance(body, dict):
+            continue  # TopologyFile reported it
+        spec = _merge(defaults, body)
+
+        def place(path: tuple, name=name, body=body) -> tuple:
+            return _origin(name, body, defaults, path)
+
+        kind_name = spec.get("kind", "netns")
+        if not isinstance(kind_name, str) or kind_name not in kinds.KINDS:
+            known = ", ".join(sorted(kinds.KINDS))
+            why = (f"unknown kind {kind_name!r} (kinds: {known})" if isinstance(kind_name, str)
+                   else f"should be one of: {known}, not {describe(kind_name)}")
+            found.append(locator.problem(place(("kind",)), why))
+            continue
+        node_kind = kinds.kind(kind_name)
+        try:
+            nodes[name] = node_kind.spec.model_validate(spec)
+        except ValidationError as err:
+            found += problems.from_validation(err, node_kind.spec, locator, place)
+            continue
+        found += [locator.problem(place(p), m) for p, m in node_kind.problems(name, nodes[name])]
+    return nodes
+
+
+def _merge(defaults: dict, node: dict) -> dict:
+    """The node's fields over the defaults; a mapping in both (sysctls) is merged one level.
+    Nothing is copied or changed: the values are only read."""
+    if not defaults:
+        return node
+    merged = {**defaults, **node}
+    for key, value in node.items():
+        if isinstance(value, dict) and isinstance(defaults.get(key), dict):
+            merged[key] = {**defaults[key], **value}
+    return merged
+
+
+def _origin(name: Any, body: dict, defaults: dict, path: tuple) -> tuple:
+    """Where a node's field is written: under nodes.<name>, or under defaults."""
+    if not path:
+        return ("nodes", name)
+    first = path[0]
+    if first in body:
+        inner = body[first]
+        if (len(path) > 1 and isinstance(inner, dict) and isinstance(defaults.get(first), dict)
+                and path[1] not in inner and path[1] in defaults[first]):
+            return ("defaults",) + path
+        return ("nodes", name) + path
+    if first in defaults:
+        return ("defaults",) + path
+    return ("nodes", name) + path
+
+
+def _unique(found: list[Problem]) -> list[Problem]:
+    return list(dict.fromkeys(found))

@@ -7,116 +7,19 @@ Short forms are accepted and normalised here (``[a:eth0, b:eth0]`` for a link,
 from __future__ import annotations
 
 import ipaddress
-import re
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from netlab import names
+from netlab import limits, names
+from netlab.values import (Addresses, Int, Interface, IpAddress, IpNetwork, Mtu, NodeName, RouteTarget, SysctlKey,
+                           SysctlValue, _check_duration, _check_mac, _check_percent, _check_rate, _text, check_ifname,
+                           duration_us, percent, rate_bits)
 
-Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
-Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
-Address = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
-
-RATE = re.compile(r"^(\d+(?:\.\d+)?)\s*(bit|kbit|mbit|gbit|bps|kbps|mbps|gbps)$", re.I)
-_RATE_UNITS = {"bit": 1, "kbit": 1e3, "mbit": 1e6, "gbit": 1e9,
-               "bps": 8, "kbps": 8e3, "mbps": 8e6, "gbps": 8e9}
-
+__all__ = ["Interface", "check_ifname", "duration_us", "percent", "rate_bits"]  # for the modules that use them
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-def _interface(value: Any) -> Interface:
-    if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
-        return value
-    text = str(value)
-    if "/" not in text:
-        raise ValueError(f"{text!r} needs a prefix length (e.g. 198.18.0.1/24)")
-    try:
-        return ipaddress.ip_interface(text)
-    except ValueError:
-        raise ValueError(f"{text!r} is not an interface address (e.g. 198.18.0.1/24 or 2001:2::1/64)") from None
-
-
-def _network(value: Any) -> Network:
-    try:
-        return ipaddress.ip_network(str(value), strict=True)
-    except ValueError as exc:
-        raise ValueError(f"{value!r} is not a network (e.g. 198.18.0.0/24): {exc}") from None
-
-
-def _address(value: Any) -> Address:
-    try:
-        return ipaddress.ip_address(str(value))
-    except ValueError:
-        raise ValueError(f"{value!r} is not an IP address (e.g. 198.18.0.1)") from None
-
-
-def _addresses(value: Any) -> Any:
-    """None = assign from a pool; "none" or [] = no address; a string or a list = these."""
-    if value is None or value == "auto":
-        return None
-    if value == "none" or value is False:
-        return ()
-    if isinstance(value, (str, ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
-        value = [value]
-    return tuple(_interface(v) for v in value)
-
-
-# json_schema_input_type: editors see what a user may write, not what it becomes.
-IfAddress = Annotated[Interface, BeforeValidator(_interface, json_schema_input_type=str)]
-IpNetwork = Annotated[Network, BeforeValidator(_network, json_schema_input_type=str)]
-IpAddress = Annotated[Address, BeforeValidator(_address, json_schema_input_type=str)]
-Addresses = Annotated[Union[tuple[IfAddress, ...], None],
-                      BeforeValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
-
-
-def rate_bits(text: str) -> int:
-    """Bits per second of a tc-style rate ("100mbit", "1gbit", "10mbps")."""
-    m = RATE.match(text.strip())
-    return int(float(m.group(1)) * _RATE_UNITS[m.group(2).lower()])
-
-
-def _check_rate(value: str | None) -> str | None:
-    if value is not None and not RATE.match(str(value).strip()):
-        raise ValueError(f"{value!r} is not a rate (e.g. 100mbit, 1gbit, 10mbps)")
-    return value
-
-
-PERCENT = re.compile(r"^(\d+(?:\.\d+)?)\s*%$")
-DURATION = re.compile(r"^(\d+(?:\.\d+)?)\s*(us|ms|s)$")
-
-
-def _check_percent(value: str | None) -> str | None:
-    if value is not None:
-        m = PERCENT.match(str(value).strip())
-        if not m or not 0 < float(m.group(1)) <= 100:
-            raise ValueError(f"{value!r} is not a loss percentage (e.g. 1%, 0.5%)")
-    return value
-
-
-def _check_duration(value: str | None) -> str | None:
-    if value is not None and not DURATION.match(str(value).strip()):
-        raise ValueError(f"{value!r} is not a delay (e.g. 10ms, 500us)")
-    return value
-
-
-def duration_us(text: str) -> int:
-    m = DURATION.match(text.strip())
-    return int(float(m.group(1)) * {"us": 1, "ms": 1000, "s": 1_000_000}[m.group(2)])
-
-
-def percent(text: str) -> float:
-    return float(PERCENT.match(text.strip()).group(1))
-
-
-def _check_ifname(value: str) -> str:
-    if len(value) > names.IFNAMSIZ:
-        raise ValueError(f"interface name {value!r} has {len(value)} characters; Linux allows 15")
-    if not names.IFNAME.match(value):
-        raise ValueError(f"{value!r} is not an interface name (letters, digits, _ . -; e.g. eth0)")
-    return value
 
 
 class Endpoint(Strict):
@@ -126,7 +29,7 @@ class Endpoint(Strict):
     interface: str | None = None
     address: Addresses = None
     mac: str | None = None
-    mtu: int | None = Field(default=None, ge=68, le=65535)
+    mtu: Mtu | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -136,21 +39,20 @@ class Endpoint(Strict):
             return {"node": node, "interface": ifname or None}
         if isinstance(value, dict) and "endpoint" in value:
             value = dict(value)
-            node, _, ifname = str(value.pop("endpoint")).partition(":")
+            text = _text(value.pop("endpoint"), "node:interface (e.g. h1:eth0)")
+            node, _, ifname = text.partition(":")
             return {"node": node, "interface": ifname or None, **value}
         return value
 
     @field_validator("interface")
     @classmethod
     def _ifname(cls, value: str | None) -> str | None:
-        return None if value is None else _check_ifname(value)
+        return None if value is None else check_ifname(value)
 
     @field_validator("mac")
     @classmethod
     def _mac(cls, value: str | None) -> str | None:
-        if value is not None and not re.match(r"^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$", value):
-            raise ValueError(f"{value!r} is not a MAC address (e.g. 02:00:00:00:00:01)")
-        return value
+        return None if value is None else _check_mac(value)
 
 
 class Impairments(Strict):
@@ -177,7 +79,7 @@ class Link(Impairments):
     """A point-to-point veth pair between two nodes."""
 
     endpoints: tuple[Endpoint, Endpoint]
-    mtu: int | None = Field(default=None, ge=68, le=65535)
+    mtu: Mtu | None = None
     subnet: IpNetwork | None = None
     pool: str = "p2p"
 
@@ -196,7 +98,7 @@ class Bridge(Impairments):
     gateway: bool = False
     subnet: IpNetwork | None = None
     pool: str = "lan"
-    mtu: int | None = Field(default=None, ge=68, le=65535)
+    mtu: Mtu | None = None
     stp: bool = False
     trunks: tuple[str, ...] = Field(default=(), description="bridges joined to this one by a veth: one LAN "
                                     "across them (a Linux bridge holds at most 1,023 ports)")
@@ -210,22 +112,34 @@ class Bridge(Impairments):
 
 
 class Route(Strict):
-    to: Union[Literal["default"], IpNetwork] = "default"
+    to: RouteTarget = "default"
     via: IpAddress | None = None
     dev: str | None = None
-    metric: int | None = Field(default=None, ge=0)
+    metric: Int | None = Field(default=None, ge=0, le=limits.ROUTE_METRIC_MAX)
 
     @model_validator(mode="after")
     def _needs_target(self) -> "Route":
         if self.via is None and self.dev is None:
             raise ValueError("a route needs `via` (a gateway address) or `dev` (an interface)")
+        if self.via is not None and self.to != "default" and self.via.version != self.to.version:
+            raise ValueError(f"an IPv{self.to.version} route ({self.to}) needs an IPv{self.to.version} gateway, "
+                             f"not {self.via}")
         return self
+
+
+def _ipv4_only(value: Any, field: str) -> Any:
+    # the node's NAT table is nftables' `ip` family: IPv4 only (an IPv6 rule fails at `up`)
+    if value is not None and value.version != 4:
+        raise ValueError(f"`{field}` {value} is IPv6: netlab's NAT is IPv4 (nftables table ip)")
+    return value
 
 
 class Masquerade(Strict):
     type: Literal["masquerade"]
     out: str = Field(description="interface the translated packets leave by")
     source: IpNetwork | None = None
+
+    _v4 = field_validator("source")(classmethod(lambda cls, v: _ipv4_only(v, "source")))
 
 
 class Snat(Strict):
@@ -234,11 +148,13 @@ class Snat(Strict):
     to: IpAddress
     source: IpNetwork | None = None
 
+    _v4 = field_validator("source", "to")(classmethod(lambda cls, v, info: _ipv4_only(v, info.field_name)))
+
 
 class Dnat(Strict):
     type: Literal["dnat"]
     in_: str = Field(alias="in", description="interface the packets arrive on")
-    port: int = Field(ge=1, le=65535)
+    port: Int = Field(ge=1, le=65535)
     to: str = Field(description="address:port to forward to, e.g. 198.18.0.2:80")
     proto: Literal["tcp", "udp"] = "tcp"
 
@@ -248,9 +164,12 @@ class Dnat(Strict):
         host, _, port = value.rpartition(":")
         try:
             ipaddress.IPv4Address(host)
-            assert 1 <= int(port) <= 65535
-        except (ValueError, AssertionError):
-            raise ValueError(f"{value!r} is not address:port (e.g. 198.18.0.2:80)") from None
+            ok = port.isdigit() and 1 <= int(port) <= 65535
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"{value!r} is not address:port with an IPv4 address and a port 1..65535 "
+                             "(e.g. 198.18.0.2:80)")
         return value
 
     @property
@@ -270,29 +189,24 @@ class NodeSpec(Strict):
 
     kind: str = "netns"
     forwarding: bool = False
-    sysctls: dict[str, Union[str, int]] = {}
+    sysctls: dict[SysctlKey, SysctlValue] = {}
     routes: tuple[Route, ...] = ()
     nat: tuple[NatRule, ...] = ()
     exec: tuple[str, ...] = ()
 
-    @field_validator("sysctls")
-    @classmethod
-    def _per_namespace(cls, value: dict) -> dict:
-        # kernel.*, vm.*, fs.* are one value for the whole machine: setting them "in a
-        # node" would change the real host. Global net.* keys are simply absent from a
-        # child namespace's /proc/sys, so writing them fails at `up` and rolls back.
-        for key in value:
-            if not re.match(r"^net\.[A-Za-z0-9_.-]+$", key):
-                raise ValueError(f"{key!r}: only per-namespace net.* sysctls may be set in a node "
-                                 "(kernel.*, vm.*, fs.* would change the whole machine)")
-        return value
-
 
 class Pool(Strict):
     ipv4: IpNetwork | None = None
-    prefix: int = Field(default=24, ge=8, le=32)
+    prefix: Int = Field(default=24, ge=8, le=32)
     ipv6: IpNetwork | None = None
-    prefix6: int = Field(default=64, ge=16, le=128)
+    prefix6: Int = Field(default=64, ge=16, le=128)
+
+    @model_validator(mode="after")
+    def _families(self) -> "Pool":
+        for field, net in (("ipv4", self.ipv4), ("ipv6", self.ipv6)):
+            if net is not None and net.version != (4 if field == "ipv4" else 6):
+                raise ValueError(f"`{field}` is {net}, an IPv{net.version} network")
+        return self
 
 
 # RFC 2544 (198.18.0.0/15) and RFC 5180 (2001:2::/48) are reserved for benchmarks:
@@ -309,7 +223,7 @@ class TopologyFile(Strict):
     name: str
     defaults: dict[str, Any] = {}
     pools: dict[str, Pool] = {}
-    nodes: dict[str, dict[str, Any]] = Field(min_length=1)
+    nodes: dict[NodeName, Union[dict[str, Any], None]] = Field(min_length=1)
     links: tuple[Link, ...] = ()
     bridges: dict[str, Bridge] = {}
 
@@ -319,11 +233,3 @@ class TopologyFile(Strict):
         if not names.LAB_NAME.match(value):
             raise ValueError(f"{value!r} is not a lab name (lower-case letters, digits, -; at most 32; e.g. nat-lab)")
         return value
-
-    @field_validator("nodes")
-    @classmethod
-    def _node_names(cls, value: dict) -> dict:
-        for node in value:
-            if not names.NODE_NAME.match(str(node)):
-                raise ValueError(f"{node!r} is not a node name (letters, digits, _ -; e.g. h1)")
-        return {k: (v or {}) for k, v in value.items()}

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netlab import kinds, names
-from netlab.resolve import Iface, Topology
+from netlab.resolve import Iface, Topology, device_of
 from netlab.step import Step
 
 
@@ -40,7 +40,7 @@ def build(topo: Topology) -> Plan:
     for name, spec in topo.nodes.items():
         steps += kinds.kind(spec.kind).create(topo.name, name, spec)
     for name, spec in topo.nodes.items():
-        steps += _sysctls(ns[name], spec)
+        steps += _sysctls(ns[name], spec, per_device=False)
     for br in topo.bridges:
         steps.append(Step("link.bridge", {"ns": ns[br.node], "name": br.name, "mtu": br.mtu, "stp": br.stp,
                                           "alias": names.mark(topo.name, br.node)},
@@ -53,6 +53,8 @@ def build(topo: Topology) -> Plan:
                                         "peer_mtu": b.mtu, "tmp_name": names.host_peer_tmp(topo.name, a.node, a.name)},
                           undo="link.delete", scope=ns[a.node] or ns[b.node]))
     ifaces = [e for v in topo.veths for e in (v.a, v.b)]
+    for name, spec in topo.nodes.items():  # an interface's own sysctls, once it exists
+        steps += _sysctls(ns[name], spec, per_device=True)
     for br in topo.bridges:
         steps.append(Step("link.up", {"ns": ns[br.node], "name": br.name}, scope=ns[br.node]))
     for e in ifaces:
@@ -84,12 +86,13 @@ def build(topo: Topology) -> Plan:
     return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
 
 
-def _sysctls(ns: str | None, spec) -> list[Step]:
+def _sysctls(ns: str | None, spec, per_device: bool) -> list[Step]:
+    """The node's sysctls: namespace-wide ones (and forwarding), or those of one of its interfaces."""
     values: dict[str, str] = {}
-    if spec.forwarding:
+    if spec.forwarding and not per_device:
         values["net.ipv4.ip_forward"] = "1"
         values["net.ipv6.conf.all.forwarding"] = "1"
-    values.update({k: str(v) for k, v in spec.sysctls.items()})
+    values.update({k: str(v) for k, v in spec.sysctls.items() if (device_of(k) is not None) == per_device})
     return [Step("sysctl.set", {"ns": ns, "key": k, "value": v}, scope=ns) for k, v in values.items()]
 
 

@@ -10,10 +10,15 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+import re
 from dataclasses import dataclass, field
+from typing import Any
 
-from netlab import names, trunks
-from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Pool, Route, TopologyFile
+from netlab import limits, names, trunks
+from netlab.addressing import Segment, assign
+from netlab.errors import Problem
+from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Route, TopologyFile, check_ifname, rate_bits
+from netlab.problems import Locator, dotted as _dotted
 
 Path = tuple
 Errors = list[tuple[Path, str]]
@@ -60,6 +65,11 @@ class Topology:
     veths: tuple[Veth, ...]
     bridges: tuple[BridgeDev, ...]
     routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
+    positions: Any = field(default=None, compare=False, repr=False)  # where each field is written (yamlread)
+
+    def problem(self, path: tuple, message: str) -> Problem:
+        """A problem about the field at ``path``, at its place in the file (a preflight's answer)."""
+        return Locator(self.source, self.positions).problem(path, message)
 
     def interfaces(self, node: str) -> list[Iface]:
         return list(self._interfaces_by_node.get(node, ()))
@@ -84,61 +94,19 @@ class Topology:
         return None
 
 
-@dataclass
-class _Segment:
-    """A broadcast domain (one link, or one bridge with its members) being addressed."""
-
-    where: Path
-    pool: str
-    subnet: ipaddress.IPv4Network | ipaddress.IPv6Network | None
-    slots: list  # [(path, explicit addresses or None for auto)]
-
-
-class _Allocator:
-    """Hands out each pool's subnets in order, never over an explicit network or
-    another pool's allocation. The i-th subnet is computed, not enumerated, and a
-    pool's own earlier subnets are not re-checked: allocating stays linear."""
-
-    def __init__(self, pools: dict[str, Pool], taken: list):
-        self.pools = pools
-        self.taken = taken  # explicit networks anywhere in the file: never allocate over them
-        self.next: dict[tuple[str, int], int] = {}
-        self.given: dict[tuple[str, int], tuple[object, list]] = {}  # key → (pool base, subnets handed out)
-
-    def subnet(self, pool_name: str, version: int):
-        pool = self.pools[pool_name]
-        base, plen = (pool.ipv4, pool.prefix) if version == 4 else (pool.ipv6, pool.prefix6)
-        if base is None:
-            return None
-        key = (pool_name, version)
-        if plen < base.prefixlen:
-            raise ValueError(f"pool {pool_name!r} ({base}) cannot be cut into /{plen}")
-        first, size = int(base.network_address), 1 << (base.max_prefixlen - plen)
-        for i in range(self.next.get(key, 0), 1 << (plen - base.prefixlen)):
-            net = ipaddress.ip_network((first + i * size, plen))
-            if self._free(net, key):
-                self.next[key] = i + 1
-                self.given.setdefault(key, (base, []))[1].append(net)
-                return net
-        raise ValueError(f"pool {pool_name!r} ({base}) has no /{plen} left")
-
-    def _free(self, net, key: tuple[str, int]) -> bool:
-        if any(net.overlaps(t) for t in self.taken):
-            return False
-        return not any(net.overlaps(g) for k, (base, nets) in self.given.items()
-                       if k != key and base.overlaps(net) for g in nets)
-
-
-def _endpoint_name(ep: Endpoint, used: dict[str, set[str]]) -> str:
+def _endpoint_name(ep: Endpoint, used: dict[str, set[str]], next_n: dict[str, int]) -> str:
     if ep.interface:
         return ep.interface
-    n = 0
+    n = next_n.get(ep.node, 0)  # auto names only grow: start where the last one was found
     while f"eth{n}" in used.setdefault(ep.node, set()):
         n += 1
+    next_n[ep.node] = n
     return f"eth{n}"
 
 
-def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memory>") -> tuple[Topology | None, Errors]:
+def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memory>",
+            positions: Any = None) -> tuple[Topology | None, Errors]:
+    """(the lab with every name and address decided, or None; every problem found)."""
     errors: Errors = []
     pools = {**DEFAULT_POOLS, **topo.pools}
 
@@ -160,10 +128,15 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         used.setdefault(node, set()).add(ifname)
 
     domain = trunks.domains(topo.bridges, errors)
+    ports = trunks.ports(topo.bridges)
     for bname, br in topo.bridges.items():
         where = ("bridges", bname)
-        if len(bname) > names.IFNAMSIZ or not names.IFNAME.match(bname):
-            errors.append((where, f"bridge name {bname!r} must be an interface name of at most 15 characters"))
+        try:
+            check_ifname(bname)
+        except ValueError as exc:
+            errors.append((where, f"bridge name: {exc}"))
+        if ports[bname] > limits.BRIDGE_PORTS:
+            errors.append((where + ("members",), limits.bridge_ports_problem(ports[bname])))
         if node_exists(br.node, where + ("node",)):
             claim(br.node, bname, where)
     endpoints: list[tuple[Path, Endpoint]] = []
@@ -176,13 +149,14 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         if ep.interface:
             claim(ep.node, ep.interface, where + ("interface",))
     ifnames: dict[Path, str] = {}
+    next_n: dict[str, int] = {}
     for where, ep in present:
-        ifnames[where] = ep.interface or _endpoint_name(ep, used)
+        ifnames[where] = ep.interface or _endpoint_name(ep, used, next_n)
         if not ep.interface:
             used[ep.node].add(ifnames[where])
 
     segments = _segments(topo, present, domain, errors)
-    addresses = _assign(segments, pools, errors)
+    addresses = assign(segments, pools, errors)
 
     veths: list[Veth] = []
     for i, link in enumerate(topo.links):
@@ -216,10 +190,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     result = Topology(name=topo.name, source=source, nodes=nodes, veths=tuple(veths), bridges=tuple(bridges))
     routes = _routes(topo, nodes, result, domain, errors)
     _check_nodes(result, nodes, errors)
+    _check_limits(result, errors)
     if errors:
         return None, errors
     return Topology(name=topo.name, source=source, nodes=nodes, veths=result.veths, bridges=result.bridges,
-                    routes=routes), []
+                    routes=routes, positions=positions), []
 
 
 def _trunk_veths(topo: TopologyFile, nodes: dict[str, NodeSpec]) -> list[Veth]:
@@ -239,18 +214,18 @@ def _trunk_veths(topo: TopologyFile, nodes: dict[str, NodeSpec]) -> list[Veth]:
 
 
 def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]], domain: dict[str, str],
-              errors: Errors) -> list[_Segment]:
+              errors: Errors) -> list[Segment]:
     """One segment per link, and one per LAN: a bridge with the bridges trunked to it."""
     wanted = {w for w, _ in present}
     segs = []
     for i, link in enumerate(topo.links):
         slots = [(("links", i, "endpoints", j), ep.address) for j, ep in enumerate(link.endpoints)
                  if ("links", i, "endpoints", j) in wanted]
-        segs.append(_Segment(("links", i), link.pool, link.subnet, slots))
-    lans: dict[str, _Segment] = {}
+        segs.append(Segment(("links", i), link.pool, link.subnet, slots))
+    lans: dict[str, Segment] = {}
     for bname, br in topo.bridges.items():
         root = domain.get(bname, bname)
-        seg = lans.setdefault(root, _Segment(("bridges", root), br.pool, br.subnet, []))
+        seg = lans.setdefault(root, Segment(("bridges", root), br.pool, br.subnet, []))
         if br.subnet is not None and seg.subnet is None:
             seg.subnet = br.subnet
         elif br.subnet is not None and br.subnet != seg.subnet:
@@ -262,74 +237,17 @@ def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]], domain: 
     return segs + list(lans.values())
 
 
-def _assign(segments: list[_Segment], pools: dict[str, Pool], errors: Errors) -> dict[Path, tuple]:
-    """Explicit addresses kept, automatic ones drawn from each segment's subnet."""
-    seen: dict = {}
-    nets: list[tuple] = []
-    for seg in segments:
-        if seg.pool not in pools:
-            errors.append((seg.where + ("pool",), f"no pool named {seg.pool!r} (pools: {', '.join(sorted(pools))})"))
-        seg_nets = {a.network for _, addrs in seg.slots for a in (addrs or ())}
-        if seg.subnet:
-            seg_nets.add(seg.subnet)
-        for where, addrs in seg.slots:
-            for a in addrs or ():
-                if a.ip in seen:
-                    errors.append((where + ("address",), f"{a.ip} is already given to {_dotted(seen[a.ip])}"))
-                seen[a.ip] = where
-                if seg.subnet and a.version == seg.subnet.version and a not in seg.subnet:
-                    errors.append((where + ("address",), f"{a} is outside the segment's subnet {seg.subnet}"))
-        for net in seg_nets:
-            for other, other_where in nets:
-                if net.version == other.version and net.overlaps(other) and other_where != seg.where:
-                    errors.append((seg.where, f"{net} overlaps {other} used by {_dotted(other_where)}"))
-            nets.append((net, seg.where))
-    alloc = _Allocator(pools, [n for n, _ in nets])
-    out: dict[Path, tuple] = {}
-    for seg in segments:
-        auto = [w for w, addrs in seg.slots if addrs is None]
-        for where, addrs in seg.slots:
-            out[where] = tuple(addrs or ())
-        if not auto or seg.pool not in pools:
-            continue
-        for version in (4, 6):
-            subnet = _segment_subnet(seg, version, alloc, errors)
-            if subnet is None:
-                continue
-            free = (h for h in subnet.hosts() if h not in seen)
-            for where in auto:
-                host = next(free, None)
-                if host is None:
-                    errors.append((seg.where, f"subnet {subnet} has no free address left for {_dotted(where)}"))
-                    break
-                seen[host] = where
-                out[where] += (ipaddress.ip_interface(f"{host}/{subnet.prefixlen}"),)
-    return out
-
-
-def _segment_subnet(seg: _Segment, version: int, alloc: _Allocator, errors: Errors):
-    if seg.subnet is not None and seg.subnet.version == version:
-        return seg.subnet
-    explicit = [a.network for _, addrs in seg.slots for a in (addrs or ()) if a.version == version]
-    if explicit:
-        return explicit[0]
-    try:
-        return alloc.subnet(seg.pool, version)
-    except ValueError as exc:
-        errors.append((seg.where, str(exc)))
-        return None
-
-
 def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, domain: dict[str, str],
             errors: Errors) -> dict:
     """Each node's routes: its own, plus a default via each gateway bridge on its LAN
     (a member of a bridge trunked to the gateway's counts too)."""
     routes: dict[str, tuple[Route, ...]] = {}
     gateways: dict[str, list[Route]] = {}
+    by_name = {(b.name, b.node): b for b in result.bridges}
     for bname, br in topo.bridges.items():
         if not br.gateway:
             continue
-        bdev = next((b for b in result.bridges if b.name == bname and b.node == br.node), None)
+        bdev = by_name.get((bname, br.node))
         lan = trunks.members_of(domain.get(bname, bname), topo.bridges, domain) or [bname]
         for addr in (bdev.addresses if bdev else ()):
             for ep in (ep for b in lan for ep in topo.bridges[b].members):
@@ -342,7 +260,7 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
                 own.append(r)
                 families.add(_family(r))
         connected = [a.network for i in result.interfaces(name) for a in i.addresses]
-        ifaces = {i.name for i in result.interfaces(name)}
+        ifaces = {i.name for i in result.interfaces(name)} | {"lo"}
         defaults: set[int] = set()
         for k, r in enumerate(spec.routes):
             where = ("nodes", name, "routes", k)
@@ -376,8 +294,35 @@ def _check_nodes(result: Topology, nodes: dict[str, NodeSpec], errors: Errors) -
                                f"{name} has no interface {dev!r} (it has: {', '.join(sorted(ifaces)) or 'none'})"))
 
 
-def _dotted(path: Path) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
+# net.ipv4.conf.eth0.rp_filter, net.ipv6.neigh.eth1.base_reachable_time_ms: a knob of one interface
+DEVICE_SYSCTL = re.compile(r"^net\.ipv[46]\.(conf|neigh)\.([^.]+)\.[^.]+$")
+SYSCTL_DEVICES = {"all", "default", "lo"}  # in every namespace before any interface is made
+
+
+def device_of(key: str) -> str | None:
+    """The interface a sysctl is about (None for a namespace-wide one, or all/default/lo)."""
+    m = DEVICE_SYSCTL.match(key)
+    return m.group(2) if m and m.group(2) not in SYSCTL_DEVICES else None
+
+
+def _check_limits(result: Topology, errors: Errors) -> None:
+    """What the kernel would refuse part-way through `up` (see netlab.limits)."""
+    for name, spec in result.nodes.items():
+        ifaces = {i.name for i in result.interfaces(name)}
+        for key in spec.sysctls:
+            dev = device_of(key)
+            if dev is not None and dev not in ifaces:
+                errors.append((("nodes", name, "sysctls", key),
+                               f"{name} has no interface {dev!r} (it has: {', '.join(sorted(ifaces)) or 'none'})"))
+    for br in result.bridges:
+        if br.mtu is not None and br.mtu < limits.IPV6_MIN_MTU and any(a.version == 6 for a in br.addresses):
+            errors.append((("bridges", br.name, "mtu"), limits.ipv6_mtu_problem(br.mtu)))
+    for veth in result.veths:
+        for iface in (veth.a, veth.b):
+            mtu = iface.mtu or 1500
+            if mtu < limits.IPV6_MIN_MTU and any(a.version == 6 for a in iface.addresses):
+                errors.append((iface.where + ("address",), limits.ipv6_mtu_problem(mtu)))
+            if iface.rate:
+                why = limits.bucket_problem(rate_bits(iface.rate), iface.rate, mtu)
+                if why:
+                    errors.append((iface.where[:2] + ("rate",), why))

@@ -56,3 +56,13 @@ def domains(bridges: Mapping[str, Bridge], errors: Errors) -> dict[str, str]:
 def members_of(domain: str, bridges: Mapping[str, Bridge], root_of: Mapping[str, str]) -> list[str]:
     """The bridges of ``domain``, in file order."""
     return [name for name in bridges if root_of.get(name) == domain]
+
+
+def ports(bridges: Mapping[str, Bridge]) -> dict[str, int]:
+    """Ports each bridge will have: a member's veth end, and one end of each trunk it is in."""
+    count = {name: len(br.members) + len(br.trunks) for name, br in bridges.items()}
+    for br in bridges.values():
+        for other in br.trunks:
+            if other in count:
+                count[other] += 1
+    return count

@@ -30,4 +30,8 @@ $NETLAB bench paths "${paths_args[@]}" --report "$OUT/paths" --json | tee "$OUT/
 echo "== bench conns: $conns_target connections"
 $NETLAB bench conns --target "$conns_target" --json | tee "$OUT/conns.json"
 
+echo "== bench validate"
+if [ "$MODE" = short ]; then validate_sizes=1000,5000; else validate_sizes=1000,5000,20000; fi
+$NETLAB bench validate --sizes "$validate_sizes" --json | tee "$OUT/validate.json"
+
 echo "bench: results in $OUT/"

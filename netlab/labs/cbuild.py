@@ -2,8 +2,9 @@
 
 Some labs need a tight loop where Python's own cost (about a microsecond per call)
 would hide the kernel's. Their C sources live beside the lab (``labs/<lab>/*.c``);
-this compiles one into a cache keyed by the source's hash and the flags, so a run
-pays for compiling only the first time. The compiler (gcc, from
+this compiles one into a cache keyed by the hash of the source, of the headers
+beside it (which it may include as "x.h") and of the flags, so a run pays for
+compiling only the first time. The compiler (gcc, from
 scripts/install-system.sh) is looked up at run time and its absence is an error
 that names the package.
 """
@@ -37,8 +38,9 @@ def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
         text = source.read_bytes()
     except OSError as exc:
         raise NetlabError(f"C helper {source}: {exc.strerror or exc}") from None
-    key = hashlib.sha256(text + "\0".join(FLAGS + libs).encode()).hexdigest()[:16]
-    out = cache_dir() / f"{source.stem}-{key}"
+    headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))  # what "x.h" includes find
+    key = hashlib.sha256(text + headers + "\0".join(FLAGS + libs).encode()).hexdigest()[:16]
+    out = cache_dir() / f"{source.parent.name}-{source.stem}-{key}"  # e.g. thundering-herd-herd-<key>
     if out.exists():
         return out
     cc = shutil.which("cc") or shutil.which("gcc")

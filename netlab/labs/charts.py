@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 from netlab.labs.context import Series
@@ -30,7 +31,7 @@ def draw(series: Series, path: Path) -> Path:
         ax.set_ylabel(series.y_label)
         ax.grid(True, alpha=0.3)
         if len(series.lines) > 1:
-            ax.legend()
+            ax.legend(fontsize="small", ncol=2 if series.kind == "bar" and len(series.lines) > 2 else 1)
         fig.tight_layout()
         fig.savefig(path)
     finally:
@@ -38,12 +39,21 @@ def draw(series: Series, path: Path) -> Path:
     return path
 
 
+def _number(y: float) -> str:
+    return f"{y:,.0f}" if abs(y) >= 1000 else f"{y:.3g}"
+
+
 def _bars(ax, series: Series) -> None:
-    """One bar per category; several lines side by side."""
+    """One bar per category, its value written on it; several lines side by side."""
     groups = list(series.lines.items())
     width = 0.8 / max(len(groups), 1)
     for i, (label, points) in enumerate(groups):
-        ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
+        bars = ax.bar([x + i * width for x, _ in points], [y for _, y in points], width=width, label=label)
+        ax.bar_label(bars, labels=[_number(y) for _, y in points], fontsize="x-small", padding=1)
+    top = max((y for _, points in groups for _, y in points), default=0)
+    if top > 0 and len(groups) > 1:
+        ax.set_ylim(top=top * 1.4)  # room for the legend above the bars
     if series.categories:
+        wrap = max(8, 72 // max(len(series.categories), 1))
         ax.set_xticks([i + width * (len(groups) - 1) / 2 for i in range(len(series.categories))],
-                      series.categories)
+                      [textwrap.fill(c, wrap) for c in series.categories], fontsize="small")

@@ -182,10 +182,14 @@ class LabContext:
         """A line chart for the report: one line per label, (x, y) points."""
         self.series.append(Series(name, title, x_label, y_label, lines))
 
-    def bars(self, name: str, title: str, y_label: str, values: dict[str, float]) -> None:
-        """A bar chart for the report: one bar per category."""
-        self.series.append(Series(name, title, "", y_label, {y_label: list(enumerate(values.values()))},
-                                  "bar", tuple(values)))
+    def bars(self, name: str, title: str, y_label: str,
+             values: dict[str, float] | dict[str, dict[str, float]]) -> None:
+        """A bar chart for the report: one bar per category ({category: value}), or
+        groups of bars side by side ({group: {category: value}}, every group the same categories)."""
+        groups = values if all(isinstance(v, dict) for v in values.values()) else {y_label: values}
+        categories = tuple(next(iter(groups.values()), {}))
+        lines = {g: [(i, v[c]) for i, c in enumerate(categories)] for g, v in groups.items()}
+        self.series.append(Series(name, title, "", y_label, lines, "bar", categories))
 
     def skip(self, reason: str) -> None:
         """Skip the whole lab: the kernel lacks what it needs."""

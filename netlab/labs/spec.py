@@ -13,8 +13,10 @@ from typing import Any, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from netlab.errors import Problem, TopologyError
-from netlab.loader import _plain, _pydantic_problems, read_mapping
+from netlab import source as sources
+from netlab.problems import from_validation
+from netlab.errors import TopologyError
+from netlab.loader import read_mapping
 
 LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
 SECTION = re.compile(r"^\d+(\.\d+){0,2}$")
@@ -145,9 +147,9 @@ def load_text(text: str, source: str, folder: Path) -> LabSpec:
     """Parse and check a lab.yaml; TopologyError lists every problem as file:line:col."""
     raw, locator = read_mapping(text, source, "a lab.yaml is a mapping with name, chapter, question")
     try:
-        spec = LabSpec.model_validate({**_plain(raw), "folder": folder})
+        spec = LabSpec.model_validate({**raw, "folder": folder})
     except ValidationError as err:
-        raise TopologyError(_pydantic_problems(err, (), locator)) from None
+        raise TopologyError(from_validation(err, LabSpec, locator)) from None
     problems = []
     for field, path in (("topology", spec.topology_path), ("procedure", spec.procedure_path)):
         if path is not None and not path.is_file():
@@ -158,8 +160,5 @@ def load_text(text: str, source: str, folder: Path) -> LabSpec:
 
 
 def load(path: Path) -> LabSpec:
-    try:
-        text = path.read_text()
-    except OSError as exc:
-        raise TopologyError([Problem(str(path), 0, 0, "(file)", exc.strerror or str(exc))]) from None
-    return load_text(text, str(path), path.parent)
+    text, name = sources.read(path)
+    return load_text(text, name, path.parent)

@@ -26,7 +26,8 @@ MAY_SKIP = {"container-network": "needs netlab bench", "million-connections": "n
 # sysctls the labs change, each only inside lab namespaces: the root namespace's must not move
 ROOT_SYSCTLS = ("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts", "net.ipv4.tcp_syncookies",
                 "net.ipv4.tcp_abort_on_overflow", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_max_tw_buckets",
-                "net.ipv4.tcp_tw_reuse", "net.core.somaxconn")
+                "net.ipv4.tcp_tw_reuse", "net.core.somaxconn", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_rmem",
+                "net.ipv4.tcp_wmem", "net.core.busy_read", "net.core.busy_poll")
 
 
 def root_sysctls() -> dict[str, str]:

@@ -58,7 +58,7 @@ def test_spec_is_read_with_every_docker_field():
     ("{kind: docker, image: x, binds: [/srv:www]}", "nodes.web.binds", "not a bind"),
     ("{kind: docker, image: x, labels: {netlab.lab: other}}", "nodes.web.labels.netlab.lab", "netlab's own label"),
     ("{kind: docker, image: x, ports: [80]}", "nodes.web.ports", "unknown field"),
-    ("{kind: docker, image: x, restart: sometimes}", "nodes.web.restart", "Input should be"),
+    ("{kind: docker, image: x, restart: sometimes}", "nodes.web.restart", "should be one of: 'no'"),
 ])
 def test_bad_docker_nodes_are_reported_with_the_field(body, field, message):
     with pytest.raises(TopologyError) as err:

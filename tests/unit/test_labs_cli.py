@@ -21,7 +21,7 @@ def test_lab_list_json():
     result = cli.invoke(app, ["lab", "list", "--json"])
     assert result.exit_code == 0, result.output
     labs = {lab["name"]: lab for lab in json.loads(result.stdout)}
-    assert len(labs) == 9
+    assert len(labs) == 14
     assert labs["syn-retransmit"]["chapter"] == ["6.5.2"]
     assert labs["syn-flood"]["duration_s"]["short"] > 0 and labs["syn-flood"]["question"]
 

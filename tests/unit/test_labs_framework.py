@@ -96,7 +96,8 @@ def test_the_shipped_labs_are_found_in_book_order():
     names = [s.name for s in specs]
     assert set(names) == {"loopback-vs-nic", "container-network", "accept-queue-overflow", "syn-flood",
                           "syn-retransmit", "port-exhaustion", "time-wait", "connection-memory",
-                          "million-connections"}
+                          "million-connections", "blocking-vs-epoll", "thundering-herd", "nagle-delayed-ack",
+                          "busy-polling", "tuning-advice"}
     firsts = [tuple(int(p) for p in s.chapter[0].split(".")) for s in specs]
     assert firsts == sorted(firsts)
     for s in specs:

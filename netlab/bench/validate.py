@@ -1,0 +1,117 @@
+"""`netlab bench validate`: how long a topology takes to read, parse, check and
+plan, for generated files of growing size, and how fast hostile files are refused.
+
+No root and no kernel: it measures the loader alone. Medians of --rounds runs,
+with the spread (min–max), all in the same run.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import typer
+
+from netlab import loader, plan, source, ui, yamlread
+from netlab.errors import TopologyError
+
+SHAPES = ("star", "chain")
+
+
+def star(hosts: int) -> str:
+    """Hosts on bridges of at most 1,000 members (a bridge holds 1,023), short forms, automatic addresses."""
+    lines = ["name: bench-validate", "pools: {lan: {ipv4: 198.18.0.0/15, prefix: 22}}", "nodes:"]
+    groups = [range(start, min(start + 1000, hosts)) for start in range(0, hosts, 1000)]
+    lines += [f"  sw{g}: {{}}" for g in range(len(groups))] + [f"  h{i}: {{}}" for i in range(hosts)]
+    lines.append("bridges:")
+    for g, members in enumerate(groups):
+        lines += [f"  br{g}:", f"    node: sw{g}", f"    members: [{', '.join(f'h{i}' for i in members)}]"]
+    return "\n".join(lines) + "\n"
+
+
+def chain(nodes: int) -> str:
+    """Nodes in a line, every link in long form with explicit interfaces, addresses and MTU."""
+    lines = ["name: bench-validate", "nodes:"] + [f"  n{i}: {{}}" for i in range(nodes)] + ["links:"]
+    for i in range(nodes - 1):
+        base = f"198.{18 + i // 16384}.{i // 64 % 256}.{i % 64 * 4}"
+        head = base.rsplit(".", 1)[0]
+        last = int(base.rsplit(".", 1)[1])
+        lines += ["  - endpoints:",
+                  f"      - {{node: n{i}, interface: r{i}, address: {head}.{last + 1}/30}}",
+                  f"      - {{node: n{i + 1}, interface: l{i}, address: {head}.{last + 2}/30}}",
+                  "    mtu: 1400"]
+    return "\n".join(lines) + "\n"
+
+
+def hostile() -> dict[str, str]:
+    """Files of each class that once hung or crashed netlab."""
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    return {"alias bomb (10^9 values)": bomb + "name: l\nnodes: {a: {}}\n",
+            "nesting 100,000 deep": "name: l\nnodes: " + "[" * 100_000 + "]" * 100_000 + "\n",
+            "wrong types (500 nodes)": "name: l\nnodes:\n" + "".join(f"  h{i}: {i}\n" for i in range(500))}
+
+
+def _timed(work: Callable[[], object], rounds: int) -> dict:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        times.append(time.perf_counter() - started)
+    return {"median_s": statistics.median(times), "min_s": min(times), "max_s": max(times)}
+
+
+def _refused(text: str) -> None:
+    try:
+        loader.load_text(text, "<hostile>")
+    except TopologyError:
+        return
+    raise AssertionError("a hostile file was accepted")
+
+
+def run(sizes: list[int], rounds: int) -> dict:
+    results: dict = {"valid": [], "hostile": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        for shape in SHAPES:
+            for n in sizes:
+                path = Path(tmp) / f"{shape}-{n}.yaml"
+                path.write_text(star(n) if shape == "star" else chain(n))
+                text = source.read(path)[0]
+                data = yamlread.parse(text, str(path))[0]
+                topo = loader.load(path)
+                results["valid"].append({
+                    "shape": shape, "nodes": len(topo.nodes), "bytes": path.stat().st_size,
+                    "read": _timed(lambda: source.read(path), rounds),
+                    "parse": _timed(lambda: yamlread.parse(text, str(path)), rounds),
+                    "check": _timed(lambda: loader.load_data(data, str(path)), rounds),
+                    "whole": _timed(lambda: loader.load(path), rounds),
+                    "plan": _timed(lambda: plan.build(topo), rounds)})
+    for name, text in hostile().items():
+        results["hostile"][name] = {"bytes": len(text.encode()), **_timed(lambda: _refused(text), rounds)}
+    return results
+
+
+def _fmt(t: dict) -> str:
+    return f"{t['median_s'] * 1000:8.1f} ms ({t['min_s'] * 1000:.0f}–{t['max_s'] * 1000:.0f})"
+
+
+def register(bench_app: typer.Typer) -> None:
+    @bench_app.command("validate")
+    def validate_cmd(sizes: str = typer.Option("1000,5000,20000", help="Node counts, comma-separated."),
+                     rounds: int = typer.Option(5, help="Runs of each measurement (median and spread)."),
+                     as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+                     ) -> None:
+        """Time read, parse, check and plan of generated topologies, and the refusal of hostile ones."""
+        results = run([int(s) for s in sizes.split(",") if s.strip()], max(1, rounds))
+        if as_json:
+            ui.emit_json(results)
+            return
+        for r in results["valid"]:
+            ui.out.print(f"{r['shape']:5} {r['nodes']:6,} nodes {r['bytes'] / 1e6:6.2f} MB  whole {_fmt(r['whole'])}"
+                         f"  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}  check {_fmt(r['check'])}"
+                         f"  plan {_fmt(r['plan'])}", highlight=False)
+        for name, r in results["hostile"].items():
+            ui.out.print(f"refused: {name:26} {r['bytes'] / 1e3:7.1f} kB  {_fmt(r)}", highlight=False)
