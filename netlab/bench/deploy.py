@@ -1,7 +1,7 @@
 """`netlab bench deploy`: how fast a big lab comes and goes, what it costs the
 kernel, and how far that is from the kernel's own floor.
 
-A star (N hosts on a LAN: one bridge, trunked bridges past 1,023) or a tree of
+A star (N hosts on a LAN: one bridge, trunked bridges past 500) or a tree of
 bridges goes through the normal core path (generator → loader → plan →
 executor → kernel backend), so the figure is what any lab of that size gets.
 For each size, rounds of the `ip -batch` floor of the same star (deploy_floor)

@@ -63,7 +63,7 @@ def register(bench_app: typer.Typer) -> None:
     @bench_app.command("deploy")
     def deploy_cmd(nodes: str = typer.Option("500", "--nodes", help="Hosts; several sizes with commas, e.g. "
                                              "1000,2000,5000,10000 (time per node as N grows)."),
-                   shape: str = typer.Option("star", "--shape", help="star (one LAN, trunked bridges past 1,023) "
+                   shape: str = typer.Option("star", "--shape", help="star (one LAN, trunked bridges past 500) "
                                              "or tree (bridges 32 wide, hosts at the leaves)"),
                    rounds: int = typer.Option(0, "--rounds", min=0, help="Rounds per size (default: 3 up to "
                                               "1,000 hosts, else 1)."),

@@ -1,7 +1,7 @@
 """The kernel's own floor for a star: the same namespaces, veths and bridges made by
 `ip -batch`, with no addresses, no marks and nothing brought up but the bridge
 ports (the issue's reference: N `netns add`, N `link add … type veth peer …
-netns`, N `link set … master br0 up`). Past 1,024 hosts it builds the same
+netns`, N `link set … master br0 up`). Past 500 hosts it builds the same
 trunked bridges netlab does (generate/lan.py), so the two build the same thing.
 
 Its namespaces are named ``nlf-<tag>-<n>``: not netlab's, never marked, and
@@ -41,9 +41,9 @@ def _batches(tag: str, hosts: int) -> tuple[str, str]:
     for k in range(1, count):
         inside += [f"link add t{k}a type veth peer name t{k}b", f"link set t{k}a master br{k} up",
                    f"link set t{k}b master br0 up"]
-    first = lan.BRIDGE_PORTS - (count - 1) if count > 1 else hosts
+    first = lan.first_bridge_members(hosts)
     for i in range(1, hosts + 1):
-        k = 0 if i <= first else 1 + (i - first - 1) // (lan.BRIDGE_PORTS - 1)
+        k = 0 if i <= first else 1 + (i - first - 1) // (lan.PORTS_PER_BRIDGE - 1)
         inside.append(f"link set p{i} master br{k} up")
     inside += [f"link set br{k} up" for k in range(count)]
     return "\n".join(root) + "\n", "\n".join(inside) + "\n"

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(gen, name="generate")
 
     @gen.command("star")
-    def star(hosts: int = typer.Option(..., "--hosts", help="Hosts on the LAN (trunked bridges past 1,023)."),
+    def star(hosts: int = typer.Option(..., "--hosts", help="Hosts on the LAN (trunked bridges past 500 hosts)."),
              name: Optional[str] = NAME, output: Optional[Path] = OUTPUT) -> None:
         """Hosts h1..hN on one LAN in switch node `sw` (mn --topo single,N)."""
         _emit("star", lambda: generate.star(hosts), {"hosts": hosts}, name, output)

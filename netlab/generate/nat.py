@@ -12,7 +12,7 @@ OUTSIDE_GW, OUTSIDE_HOST = "203.0.113.1/24", "203.0.113.2/24"
 
 
 def nat(hosts: int, name: str = "nat", port: int = 8080) -> dict:
-    """``hosts`` hosts h1..hN on br0 (and trunked bridges past 1,023) in ``gw``, which
+    """``hosts`` hosts h1..hN on br0 (and trunked bridges past 500) in ``gw``, which
     forwards, masquerades the LAN out of eth1, and forwards ``port`` on eth1 to h1:80."""
     if hosts < 1:
         raise GenerateError(f"--hosts must be at least 1 (got {hosts})")

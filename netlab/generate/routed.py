@@ -79,7 +79,7 @@ def _router_with_lan(nodes: dict, bridges: dict, router: str, i: int, hosts: int
 
 
 def _lan_name(router: int):
-    """Bridges of router i's LAN: ``lanI``, and ``lanI-1``... trunked to it past 1,023 hosts."""
+    """Bridges of router i's LAN: ``lanI``, and ``lanI-1``... trunked to it past 500 hosts."""
     return lambda k: f"lan{router}" if k == 0 else f"lan{router}-{k}"
 
 

@@ -11,7 +11,7 @@ from netlab.generate.addressing import ALL_SPACE, GenerateError, carve, prefix_f
 
 
 def star(hosts: int, name: str = "star") -> dict:
-    """``hosts`` hosts h1..hN on one LAN in a switch node ``sw`` (bridges joined by trunks past 1,023)."""
+    """``hosts`` hosts h1..hN on one LAN in a switch node ``sw`` (bridges joined by trunks past 500)."""
     _at_least(hosts, 1, "hosts")
     members = [f"h{i}:eth0" for i in range(1, hosts + 1)]
     (subnet,) = carve(ALL_SPACE, 1, prefix_for(hosts), f"a LAN of {hosts} hosts")

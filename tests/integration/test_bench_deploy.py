@@ -36,7 +36,8 @@ def test_bench_deploy_prints_figures_per_size_with_the_floor_as_json(lab_name):
 def test_the_floor_builds_the_trunked_star_netlab_builds():
     root, inside = deploy_floor._batches("x", 2100)
     assert root.count("netns add") == 2101 and root.count("type veth peer") == 2100
-    assert inside.count("type bridge") == 3 and inside.count(" master br0 up") == 1023  # 1,021 hosts + 2 trunks
+    assert inside.count("type bridge") == 5 and inside.count(" master br0 up") == 500  # 496 hosts + 4 trunks
+    assert inside.count(" master br4 up") == 2100 - 496 - 3 * 499 + 1  # the rest, and its trunk
 
 
 def test_a_tree_comes_up_and_down(lab_name):

@@ -34,7 +34,7 @@ def test_every_generated_lab_validates_within_the_kernels_limits(shape, args):
     data = generate.GENERATORS[shape](*args)
     topo = loader.load_data(data, shape)
     ports = collections.Counter(e.master for v in topo.veths for e in (v.a, v.b) if e.master)
-    assert max(ports.values(), default=0) <= lan.BRIDGE_PORTS
+    assert max(ports.values(), default=0) <= (lan.PORTS_PER_BRIDGE if shape != "tree" else lan.BRIDGE_PORTS)
     for v in topo.veths:
         for e in (v.a, v.b):
             assert len(e.name) <= names.IFNAMSIZ
@@ -46,12 +46,14 @@ def test_every_generated_lab_validates_within_the_kernels_limits(shape, args):
         assert again.veths == topo.veths and again.routes == topo.routes and again.bridges == topo.bridges
 
 
-def test_a_star_past_1023_hosts_is_bridges_joined_by_trunks():
-    assert lan.bridge_count(1023) == 1 and lan.bridge_count(1024) == 2
+def test_a_big_star_is_bridges_of_at_most_500_ports_joined_by_trunks():
+    assert lan.bridge_count(500) == 1 and lan.bridge_count(501) == 2
     data = generate.star(3000)
-    assert list(data["bridges"]) == ["br0", "br1", "br2"]
+    assert list(data["bridges"]) == [f"br{k}" for k in range(lan.bridge_count(3000))] and len(data["bridges"]) == 7
     assert all(b["trunks"] == ["br0"] for name, b in data["bridges"].items() if name != "br0")
     topo = loader.load_data(data)
+    ports = collections.Counter(e.master for v in topo.veths for e in (v.a, v.b) if e.master)
+    assert max(ports.values()) == lan.PORTS_PER_BRIDGE  # br0: its hosts and a trunk to each other bridge
     hosts = {e.node for v in topo.veths for e in (v.a, v.b) if e.node.startswith("h")}
     assert len(hosts) == 3000
     # one LAN: every host in the same subnet
