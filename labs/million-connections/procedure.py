@@ -26,3 +26,7 @@ def run(lab) -> None:
         lab.figure(f"{scheme}_rate_cps", r["rate_cps"], "connections/s")
         lab.figure(f"{scheme}_kernel_bytes_per_socket", r["kernel_bytes_per_socket"], "bytes",
                    "slab growth per socket (machine-wide)")
+        lab.figure(f"{scheme}_cpu_us_per_conn", r["cpu_us_per_conn"], "µs",
+                   "CPU per connection: workers and ksoftirqd, exact (schedstat)")
+        split = r["ramp_cpu"]["machine_pct"]
+        lab.figure(f"{scheme}_softirq_pct", split["softirq"], "%", "the machine's CPU in softirq during the ramp")

@@ -68,3 +68,24 @@ def polling(enabled: bool = True) -> Iterator[dict]:
         yield held
     finally:
         os.close(fd)
+
+
+WAITS = ("auto", "sleep", "spin")
+
+
+def wait_mode(asked: str, hold: dict) -> dict:
+    """How the latency engines wait for the other end: ``sleep`` in the kernel (fine where idle
+    CPUs are held polling) or ``spin`` on non-blocking receives (where they halt, and a wake-up
+    through the hypervisor would outweigh a hop). ``auto`` picks spin when the hold changes
+    nothing: no cpuidle driver (``none``), no states, or /dev/cpu_dma_latency not writable."""
+    if asked not in WAITS:
+        raise ValueError(f"--wait {asked!r} is not one of: {', '.join(WAITS)}")
+    if asked != "auto":
+        return {"mode": asked, "why": "asked for (--wait)"}
+    if hold.get("asked") is False:
+        return {"mode": "sleep", "why": "--no-poll-idle: the ends sleep and idle CPUs halt, as asked"}
+    if hold.get("held") and hold.get("states"):
+        return {"mode": "sleep", "why": f"idle CPUs held polling (cpuidle driver {hold.get('driver')})"}
+    why = hold.get("why") or "no cpuidle states"
+    return {"mode": "spin", "why": f"idle CPUs cannot be held polling ({why}), so both ends spin instead of "
+                                   "sleeping"}

@@ -24,8 +24,12 @@ def draw(series: Series, path: Path) -> Path:
             for label, points in series.lines.items():
                 xs, ys = zip(*points) if points else ((), ())
                 ax.plot(xs, ys, marker="o" if len(points) < 30 else None, markersize=4, label=label)
-            if all(float(x).is_integer() for pts in series.lines.values() for x, _ in pts):
+            if "x" in series.log:
+                ax.set_xscale("log", base=2)
+            elif all(float(x).is_integer() for pts in series.lines.values() for x, _ in pts):
                 ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if "y" in series.log:
+            ax.set_yscale("log")
         ax.set_title(series.title)
         ax.set_xlabel(series.x_label)
         ax.set_ylabel(series.y_label)

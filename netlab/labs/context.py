@@ -24,6 +24,7 @@ from netlab.resolve import Topology
 
 LAB_TABLE = "netlab_lab"  # the nftables table a lab owns in a node, removed at the end
 NFT_CHAINS = ("input", "output", "prerouting")
+NFT_BATCH = 200  # rules per nft call: one call stays far below the kernel's 128 KiB per argument
 
 
 class LabSkipped(Exception):
@@ -41,6 +42,7 @@ class Series:
     lines: dict[str, list[tuple[float, float]]]
     kind: str = "line"  # or "bar": x is the index of a category
     categories: tuple[str, ...] = ()
+    log: str = ""  # "x", "y" or "xy": those axes on a log scale
 
 
 @dataclass
@@ -138,15 +140,23 @@ class LabContext:
         return dict(probe.parse_ss_states(out.decode()))
 
     softirqs = staticmethod(probe.softirqs)
+    softirqs_per_cpu = staticmethod(probe.softirqs_per_cpu)
+    softnet = staticmethod(probe.softnet)
+    interrupts = staticmethod(probe.interrupts)
     slabinfo = staticmethod(probe.slabinfo)
+
+    def rps(self, node: str, ifname: str, cpus: Sequence[int]) -> list[str]:
+        """Steer the receive work of the node's ``ifname`` to ``cpus`` (RPS; empty: off).
+        The setting belongs to the interface, so it goes with the lab's namespace."""
+        return probe.rps_set(self.ns(node), ifname, cpus)
 
     def nft(self, node: str, rules: Sequence[str]) -> None:
         """Add rules (nft syntax, e.g. "input tcp dport 80 drop") to the lab's own
         table in the node; chains input, output and prerouting exist. Removed at the end."""
         self._nft_table(node)
-        for rule in rules:
-            chain, _, expr = rule.partition(" ")
-            self._nft_cmd(node, f"add rule inet {LAB_TABLE} {chain} {expr}")
+        adds = [f"add rule inet {LAB_TABLE} {chain} {expr}" for chain, _, expr in (r.partition(" ") for r in rules)]
+        for first in range(0, len(adds), NFT_BATCH):
+            self._nft_cmd(node, "; ".join(adds[first:first + NFT_BATCH]))
 
     def nft_flush(self, node: str) -> None:
         """Drop every rule of the lab's table in the node (the chains stay)."""
@@ -178,18 +188,18 @@ class LabContext:
         return value
 
     def chart(self, name: str, title: str, x_label: str, y_label: str,
-              lines: dict[str, list[tuple[float, float]]]) -> None:
-        """A line chart for the report: one line per label, (x, y) points."""
-        self.series.append(Series(name, title, x_label, y_label, lines))
+              lines: dict[str, list[tuple[float, float]]], log: str = "") -> None:
+        """A line chart for the report: one line per label, (x, y) points; ``log`` "x", "y" or "xy"."""
+        self.series.append(Series(name, title, x_label, y_label, lines, log=log))
 
     def bars(self, name: str, title: str, y_label: str,
-             values: dict[str, float] | dict[str, dict[str, float]]) -> None:
-        """A bar chart for the report: one bar per category ({category: value}), or
-        groups of bars side by side ({group: {category: value}}, every group the same categories)."""
-        groups = values if all(isinstance(v, dict) for v in values.values()) else {y_label: values}
-        categories = tuple(next(iter(groups.values()), {}))
-        lines = {g: [(i, v[c]) for i, c in enumerate(categories)] for g, v in groups.items()}
-        self.series.append(Series(name, title, "", y_label, lines, "bar", categories))
+             values: dict[str, float] | dict[str, dict[str, float]], log: str = "") -> None:
+        """A bar chart for the report: one bar per category ({category: value}), or one bar
+        per group side by side in each category ({group: {category: value}})."""
+        groups = values if values and isinstance(next(iter(values.values())), dict) else {y_label: values}
+        categories = tuple(dict.fromkeys(c for group in groups.values() for c in group))
+        lines = {g: [(i, float(group.get(c, 0))) for i, c in enumerate(categories)] for g, group in groups.items()}
+        self.series.append(Series(name, title, "", y_label, lines, "bar", categories, log))
 
     def skip(self, reason: str) -> None:
         """Skip the whole lab: the kernel lacks what it needs."""

@@ -9,6 +9,7 @@ import importlib.util
 import os
 import secrets
 import signal
+import sys
 import threading
 import time
 import traceback
@@ -71,6 +72,7 @@ def procedure(spec: LabSpec) -> Callable[[LabContext], None]:
     module_name = "netlab_lab_" + spec.name.replace("-", "_")
     loaded = importlib.util.spec_from_file_location(module_name, spec.procedure_path)
     module = importlib.util.module_from_spec(loaded)
+    sys.modules[module_name] = module  # dataclasses (and pickling) look a class's module up there
     loaded.loader.exec_module(module)
     if not callable(getattr(module, "run", None)):
         raise NetlabError(f"{spec.procedure_path}: defines no run(lab) function")

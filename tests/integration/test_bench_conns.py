@@ -11,7 +11,8 @@ import time
 
 import pytest
 
-from netlab import names
+from netlab import names, state
+from netlab.errors import NetlabError
 from netlab.backend import netns
 from netlab.bench.conns import limits, memory, run_conns, runner, topology
 from tests.conftest import lab_leftovers
@@ -48,10 +49,12 @@ def tcp_inuse(lab: str, node: str) -> int:
         return 0
 
 
-def test_forty_thousand_connections_counted_costed_and_gone(lab_name):
-    r = run_conns(40000, "ips", hold=1, lab=lab_name, progress=False)
-    assert r["established"] == r["target"] == 40000 and r["reached"]
-    assert r["workers"]["client"] >= 3 and r["workers"]["server"] >= 3 and r["client_ips"] >= 2
+def test_seventy_thousand_connections_counted_costed_and_gone(lab_name):
+    r = run_conns(70000, "ips", hold=1, lab=lab_name, progress=False)
+    assert r["established"] == r["target"] == 70000 and r["reached"]
+    # past one IP's 64,512 ports: a second client IP, every source port chosen by the bench
+    assert r["workers"]["client"] >= 4 and r["workers"]["server"] >= 4 and r["client_ips"] == 2
+    assert r["source_ports"] == "bench" and r["leftovers_removed"] == []
     # the kernel's own count, in each namespace, while the connections were held
     assert r["hold"]["verified"] and r["hold"]["checks"] >= 1
     assert r["sockstat"]["client"]["TCP"]["inuse"] >= 40000
@@ -63,7 +66,13 @@ def test_forty_thousand_connections_counted_costed_and_gone(lab_name):
     assert abs(r["memory"]["slabinfo_vs_meminfo_pct"]) < 5
     assert "TCP" in r["slab"] and r["slab"]["TCP"]["bytes_per_conn"] > tcp_obj
     assert 0 < r["user_bytes_per_conn"] < 8192
-    assert r["rate_cps"] > 0 and r["series"] and r["series"][-1]["established"] == 40000
+    assert r["rate_cps"] > 0 and r["series"] and r["series"][-1]["established"] == 70000
+    # the exact CPU of the ramp, per side and per connection, and the machine's split beside it
+    per = r["ramp_cpu"]["us_per_conn"]
+    assert per["client"] > 0 and per["server"] > 0 and per["total"] == r["cpu_us_per_conn"]
+    assert {"user", "system", "softirq", "idle"} <= set(r["ramp_cpu"]["machine_pct"])
+    assert all("cpu_pct" in p for p in r["series"][1:]) and r["teardown"]["cpu"]["us_per_conn"]["total"] > 0
+    assert r["limits_ahead"][0]["connections"] > 70000
     assert r["conntrack"]["client"] == 0  # no firewall rule in the lab: nothing tracked
     assert r["teardown"]["time_wait"]["client"] > 0
     assert r["tcp_ehash_entries"] >= 65536  # the namespaces' own established hash, not the host's
@@ -95,18 +104,58 @@ def test_impossible_target_stops_before_building(lab_name):
     assert "RLIMIT_NOFILE" in proc.stderr and "--workers 6" in proc.stderr
 
 
-def test_sigterm_mid_ramp_tears_everything_down(lab_name):
-    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab_name]
+def ramping(lab: str) -> subprocess.Popen:
+    """A `netlab bench conns` run of 400,000 under ``lab``, returned once it holds 2,000 connections."""
+    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "400000", "--lab", lab]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 60
-        while tcp_inuse(lab_name, "client") < 2000:
+        while tcp_inuse(lab, "client") < 2000:
             assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
             time.sleep(0.05)
-        assert workers_of(lab_name)
-    finally:  # mid-ramp, or at once if the wait failed: never leave the run going
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=120)
+        assert workers_of(lab)
+    except BaseException:  # never leave the run going
+        proc.kill()
+        proc.communicate(timeout=120)
+        raise
+    return proc
+
+
+def test_sigterm_mid_ramp_tears_everything_down(lab_name):
+    proc = ramping(lab_name)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
     assert proc.returncode == 143, err
     assert "torn down" in err
     nothing_left(lab_name)
+
+
+def test_kernel_chosen_source_ports_still_reach_the_target(lab_name):
+    r = runner.run(Options(target=20000, source_ports="kernel", lab=lab_name, progress=False))
+    assert r["established"] == 20000 and r["source_ports"] == "kernel"
+    nothing_left(lab_name)
+
+
+def test_a_run_killed_with_sigkill_is_cleaned_up_by_the_next(lab_name):
+    proc = ramping(lab_name)
+    proc.kill()  # SIGKILL: no teardown runs
+    proc.communicate(timeout=60)
+    deadline = time.monotonic() + 30
+    while workers_of(lab_name) and time.monotonic() < deadline:  # PR_SET_PDEATHSIG takes them
+        time.sleep(0.1)
+    assert not workers_of(lab_name)
+    labs = (lab_name, topology.parent_lab(lab_name))
+    assert all(lab_leftovers(lab) for lab in labs)  # both labs left behind, records and all
+    # the next run under the same name removes them first, and says so
+    r = run_conns(2000, lab=lab_name, progress=False)
+    assert r["established"] == 2000
+    assert [x["lab"] for x in r["leftovers_removed"]] == list(labs)
+    assert {x["run_pid"] for x in r["leftovers_removed"]} == {proc.pid}
+    nothing_left(lab_name)
+
+
+def test_a_lab_the_bench_did_not_build_is_never_touched(build):
+    topo = build("nodes:\n  a: {}\n")
+    with pytest.raises(NetlabError, match="not built by `netlab bench conns`"):
+        run_conns(1000, lab=topo.name, progress=False)
+    assert state.exists(topo.name)

@@ -117,3 +117,23 @@ def test_idle_cpus_are_held_polling_only_while_the_run_lasts():
     with cpuidle.polling(False) as not_held:
         assert not_held["held"] is False and "--no-poll-idle" in not_held["why"]
         assert _qos_request() == before
+
+
+@pytest.mark.skipif(not shutil.which("sockperf"), reason="sockperf not installed")
+def test_spin_mode_busy_waits_both_engines_and_says_so(lab_name):
+    res = run_paths(paths=["loopback", "veth"], metrics=["rr", "crr", "stream"], rounds=1, engine="all",
+                    seconds=0.1, lab=lab_name, wait="spin")
+    assert res["env"]["wait"]["mode"] == "spin" and res["env"]["wait"]["stream"] == "block"
+    waits = {(s["engine"], s["metric"]): s["wait"] for s in res["samples"] if "error" not in s}
+    assert waits[("builtin", "rr")] == waits[("builtin", "crr")] == waits[("sockperf", "rr")] == "spin"
+    assert waits[("builtin", "stream")] == "block"  # stream waits for buffer space, as iperf3 does
+    rows = {(r["name"], r["engine"]): r for r in res["paths"]}
+    assert rows["veth", "builtin"]["rr_tps"] > 0 and rows["veth", "sockperf"]["rr_tps"] > 0
+    assert rows["veth", "builtin"]["agree"] is True and rows["veth", "builtin"]["crr_cps"] > 0
+    assert any("spin" in n for n in res["notes"])
+
+
+def test_auto_waits_the_way_this_machine_needs(lab_name):
+    res = run_paths(paths=["loopback"], metrics=["rr"], rounds=1, seconds=0.05, lab=lab_name)
+    idle, wait = res["env"]["cpu_idle"], res["env"]["wait"]
+    assert wait["mode"] == ("sleep" if idle["held"] and idle["states"] else "spin"), (idle, wait)

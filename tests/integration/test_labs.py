@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,7 +29,8 @@ MAY_SKIP = {"container-network": "needs netlab bench", "million-connections": "n
 ROOT_SYSCTLS = ("net.ipv4.tcp_syn_retries", "net.ipv4.tcp_syn_linear_timeouts", "net.ipv4.tcp_syncookies",
                 "net.ipv4.tcp_abort_on_overflow", "net.ipv4.ip_local_port_range", "net.ipv4.tcp_max_tw_buckets",
                 "net.ipv4.tcp_tw_reuse", "net.core.somaxconn", "net.ipv4.tcp_fastopen", "net.ipv4.tcp_rmem",
-                "net.ipv4.tcp_wmem", "net.core.busy_read", "net.core.busy_poll")
+                "net.ipv4.tcp_wmem", "net.core.busy_read", "net.core.busy_poll",
+                "net.ipv4.tcp_autocorking", "net.core.netdev_max_backlog")
 
 
 def root_sysctls() -> dict[str, str]:
@@ -51,10 +54,13 @@ def test_lab_short_form_passes(name):
     assert all(c.verdict == "pass" for c in result.checks)
 
 
-def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
+def _run_name_of(proc: subprocess.Popen, prefix: str, before: frozenset[str] = frozenset(),
+                 timeout: float = 30) -> str:
+    """The run's lab: one named ``prefix``* that was not there before (another run of the same lab
+    may be up on a shared machine)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [lab for lab in state.labs() if lab.startswith(prefix)]
+        found = [lab for lab in state.labs() if lab.startswith(prefix) and lab not in before]
         if found:
             return found[0]
         assert proc.poll() is None, proc.stderr.read()
@@ -62,28 +68,68 @@ def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> st
     raise AssertionError(f"no lab {prefix}* came up")
 
 
-@pytest.mark.slow
-def test_lab_interrupted_midway_leaves_nothing():
-    """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
-    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", "syn-retransmit", "--short"],
+@contextlib.contextmanager
+def _running(name: str, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`netlab lab run NAME ARGS` in a child process: (the process, its run's lab name);
+    killed at the end if it still runs."""
+    before = set(state.labs())
+    proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", name, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        lab = _run_name_of(proc, "lb-syn-retransmit-")
-        server = names.netns(lab, "server")
-        deadline = time.monotonic() + 20
-        while "netlab_lab" not in nodeexec.run(lab, "server", ["nft", "list", "tables"], capture=True).stdout.decode():
-            assert time.monotonic() < deadline, "the lab never added its nftables rule"
-            time.sleep(0.05)
-        time.sleep(0.3)  # a connect() waiting on a dropped SYN
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=60)
+        yield proc, _run_name_of(proc, f"lb-{name}-", before)
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
+
+
+def _sigterm(proc: subprocess.Popen) -> str:
+    """SIGTERM the run; it must end with 128 + SIGTERM. Returns its stderr."""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, err
-    assert "taken down" in err
+    return err
+
+
+def _nft_tables(lab: str, node: str) -> str:
+    """`nft list tables` in the node; empty while its namespace is not made yet (the state
+    record comes first)."""
+    try:
+        return nodeexec.run(lab, node, ["nft", "list", "tables"], capture=True).stdout.decode()
+    except FileNotFoundError:
+        return ""
+
+
+@pytest.mark.slow
+def test_lab_interrupted_midway_leaves_nothing():
+    """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
+    with _running("syn-retransmit", "--short") as (proc, lab):
+        server = names.netns(lab, "server")
+        deadline = time.monotonic() + 20
+        while "netlab_lab" not in _nft_tables(lab, "server"):
+            assert time.monotonic() < deadline, "the lab never added its nftables rule"
+            time.sleep(0.05)
+        time.sleep(0.3)  # a connect() waiting on a dropped SYN
+        assert "taken down" in _sigterm(proc)
     assert not netns.exists(server)
     assert not lab_leftovers(lab), lab_leftovers(lab)
+
+
+@pytest.mark.slow
+def test_lab_with_c_helpers_interrupted_leaves_nothing():
+    """SIGTERM while zero-copy's C server streams its file: the helper, the lab and the file go."""
+    with _running("zero-copy") as (proc, lab):
+        deadline, helpers = time.monotonic() + 60, []
+        while not helpers:  # the C server runs in the node
+            assert time.monotonic() < deadline, "the lab never started its C server"
+            out = subprocess.run(["ip", "netns", "pids", names.netns(lab, "server")], capture_output=True, text=True)
+            helpers = [int(pid) for pid in out.stdout.split()]
+            time.sleep(0.05)
+        _sigterm(proc)
+    assert not lab_leftovers(lab), lab_leftovers(lab)
+    assert not [pid for pid in helpers if os.path.exists(f"/proc/{pid}")], "a C helper outlived the lab"
+    shm = Path("/dev/shm")
+    assert not (shm.is_dir() and list(shm.glob("netlab-zero-copy-*"))), "the served file's dir was left"
 
 
 TRAFFIC_LAB = """

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from netlab import loader
-from netlab.bench.conns import limits, memory, plan as planning, topology
+from netlab.bench.conns import cpu, limits, memory, plan as planning, topology
+from netlab.bench.paths.counters import CPU_FIELDS
 from netlab.bench.conns.plan import Options
 
 SLABINFO = """slabinfo - version: 2.1
@@ -92,8 +93,8 @@ def test_parent_namespace_sizes_an_own_established_hash_for_the_run():
 
 
 def test_machine_cpu_shares_from_proc_stat():
-    before = memory.machine_cpu("cpu  100 0 200 700 0 0 0 0 0 0\n")
-    after = memory.machine_cpu("cpu  150 0 300 700 0 0 50 0 0 0\n")
-    shares = memory.cpu_shares(before, after)
+    before = cpu.machine("cpu  100 0 200 700 0 0 0 0 0 0\n")
+    after = cpu.machine("cpu  150 0 300 700 0 0 50 0 0 0\n")
+    shares = cpu.shares(before, after)
     assert shares["system"] == 50.0 and shares["softirq"] == 25.0 and shares["idle"] == 0.0
-    assert set(memory.machine_cpu()) == set(memory.CPU_FIELDS)
+    assert set(cpu.machine()) == set(CPU_FIELDS)

@@ -35,11 +35,24 @@ def test_a_million_fits_the_descriptor_limit_on_both_sides(scheme):
 
 def test_ips_scheme_spreads_over_client_ips_one_server_port():
     p = derive(target=1_000_000, scheme="ips")
-    assert p.server_ports == (planning.SERVER_PORT,)
-    per_ip = 1_000_000 / len(p.client_ips)
-    assert per_ip <= p.ports_per_ip * planning.PORT_FILL  # the cheap half of the port range
+    assert p.server_ports == (planning.SERVER_PORT,) and p.source_ports == "bench"
+    # the bench chooses every source port: each IP's whole range serves, connect() searches nothing
+    assert len(p.client_ips) == math.ceil(1_000_000 / p.ports_per_ip) == 16
     assert len(set(p.client_ips)) == len(p.client_ips)
     assert all(ip.startswith("198.18.") for ip in p.client_ips)
+
+
+def test_kernel_chosen_ports_fill_only_the_cheap_quarter_of_each_range():
+    p = derive(target=1_000_000, scheme="ips", source_ports="kernel")
+    assert 1_000_000 / len(p.client_ips) <= p.ports_per_ip * planning.PORT_FILL
+    with pytest.raises(LimitError, match="--source-ports 'nope'"):
+        derive(target=1000, source_ports="nope")
+
+
+def test_one_client_ramps_per_cpu():
+    assert derive(target=1_000_000).active_clients == MACHINE.cpus
+    assert derive(target=1_000_000, machine=dataclasses.replace(MACHINE, cpus=8)).active_clients == 8
+    assert derive(target=1000, active_clients=4).active_clients == 1  # never more than there are clients
 
 
 def test_ports_scheme_is_one_client_ip_and_one_port_per_server_worker():
@@ -50,7 +63,7 @@ def test_ports_scheme_is_one_client_ip_and_one_port_per_server_worker():
 
 
 def test_the_suite_run_uses_several_workers_and_ips():
-    p = derive(target=40_000)
+    p = derive(target=70_000)
     assert p.client_workers >= 3 and p.server_workers >= 3 and len(p.client_ips) >= 2
 
 
@@ -82,7 +95,7 @@ def test_backlog_shorter_than_the_window_names_somaxconn():
     with pytest.raises(LimitError) as err:
         derive(target=100_000, somaxconn=64)
     msg = str(err.value)
-    assert "net.core.somaxconn = 64" in msg and "--somaxconn" in msg and "--window to 64" in msg
+    assert "net.core.somaxconn = 64" in msg and "--somaxconn" in msg and "--window to 192" in msg
 
 
 def test_conntrack_table_smaller_than_the_target():

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from netlab.cli import app
 from netlab.errors import NetlabError
+from netlab.labs import discover
 from netlab.traffic import scope, synflood
 from netlab.traffic.rst import rst_rule
 
@@ -21,7 +22,7 @@ def test_lab_list_json():
     result = cli.invoke(app, ["lab", "list", "--json"])
     assert result.exit_code == 0, result.output
     labs = {lab["name"]: lab for lab in json.loads(result.stdout)}
-    assert len(labs) == 14
+    assert set(labs) == {spec.name for spec in discover.discover()}
     assert labs["syn-retransmit"]["chapter"] == ["6.5.2"]
     assert labs["syn-flood"]["duration_s"]["short"] > 0 and labs["syn-flood"]["question"]
 

@@ -97,7 +97,8 @@ def test_the_shipped_labs_are_found_in_book_order():
     assert set(names) == {"loopback-vs-nic", "container-network", "accept-queue-overflow", "syn-flood",
                           "syn-retransmit", "port-exhaustion", "time-wait", "connection-memory",
                           "million-connections", "blocking-vs-epoll", "thundering-herd", "nagle-delayed-ack",
-                          "busy-polling", "tuning-advice"}
+                          "busy-polling", "tuning-advice",
+                          "receive-path", "send-path", "zero-copy"}
     firsts = [tuple(int(p) for p in s.chapter[0].split(".")) for s in specs]
     assert firsts == sorted(firsts)
     for s in specs:
@@ -186,14 +187,47 @@ def test_nstat_style_counter_names():
 def test_proc_parsers():
     sock = probe.parse_sockstat("sockets: used 5\nTCP: inuse 2 orphan 0 tw 7 alloc 3 mem 1\n")
     assert sock["TCP"]["tw"] == 7 and sock["sockets"]["used"] == 5
-    dev = probe.parse_netdev("h1\nh2\n    lo: 10 2 0 0 0 0 0 0 20 3 0 0 0 0 0 0\n")
-    assert dev["lo"] == {"rx_bytes": 10, "rx_packets": 2, "tx_bytes": 20, "tx_packets": 3}
+    dev = probe.parse_netdev("h1\nh2\n    lo: 10 2 0 4 0 0 0 0 20 3 0 5 0 0 0 0\n")
+    assert dev["lo"] == {"rx_bytes": 10, "rx_packets": 2, "rx_dropped": 4, "tx_bytes": 20, "tx_packets": 3,
+                         "tx_dropped": 5}
     irq = probe.parse_softirqs("     CPU0 CPU1\n NET_RX: 5 6\n TIMER: 1 1\n")
     assert irq["NET_RX"] == 11
     slab = probe.parse_slabinfo("v\n# h\nTCP 26 26 2368 13 8 : tunables 0 0 0 : slabdata 2 2 0\n")
     assert slab["TCP"].active_bytes == 26 * 2368
     states = probe.parse_ss_states("ESTAB 0 0 a b\nTIME-WAIT 0 0 a b\nTIME-WAIT 0 0 a c\n")
     assert states == {"ESTAB": 1, "TIME-WAIT": 2}
+
+
+SOFTNET = ("0038542b 00000010 00000001 00000000 00000000 00000000 00000000 00000000 00000000 00000000 "
+           "00000000 00000000 00000000 00000000 00000000\n"
+           "00316d33 00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000 000092b3 "
+           "00000002 00000000 00000001 00000000 00000000\n")
+INTERRUPTS = """           CPU0       CPU1
+ 24:          1          0  IO-APIC   5-edge      ACPI:Ged
+ 38:          0       8697 PCI-MSIX-0000:00:03.0   1-edge      virtio2-input.0
+NMI:          0          0   Non-maskable interrupts
+CAL:     847001    1253854   Function call interrupts
+ERR:          0
+"""
+
+
+def test_per_cpu_parsers():
+    irq = probe.parse_softirqs_per_cpu("     CPU0 CPU2\n NET_RX: 5 6\n NET_TX: 1 0\n")
+    assert irq == {"NET_RX": {0: 5, 2: 6}, "NET_TX": {0: 1, 2: 0}}
+    net = probe.parse_softnet(SOFTNET)
+    assert net[0].processed == 0x38542B and net[0].dropped == 16 and net[0].time_squeeze == 1
+    assert net[1].received_rps == 0x92B3 and net[1].flow_limit == 2 and net[1].cpu == 1
+    ints = probe.parse_interrupts(INTERRUPTS)
+    assert ints["38"].counts == {0: 0, 1: 8697} and ints["38"].device and "virtio2-input.0" in ints["38"].desc
+    assert ints["CAL"].total == 847001 + 1253854 and not ints["CAL"].device
+    assert ints["ERR"].counts == {0: 0} and ints["ERR"].desc == ""
+
+
+def test_rps_masks_and_root_refused():
+    assert probe.cpu_mask([1]) == "2" and probe.cpu_mask({0, 1}) == "3" and probe.cpu_mask([]) == "0"
+    assert probe.cpu_mask([4, 0]) == "11"
+    with pytest.raises(ValueError, match="never in the root namespace"):
+        probe.rps_set(None, "eth0", [1])
 
 
 def test_sysctls_only_in_lab_namespaces():
@@ -219,3 +253,26 @@ def test_bar_chart_has_one_bar_per_category(tmp_path):
 
     bars = Series("m", "memory", "", "bytes", {"bytes": [(0, 3500.0), (1, 250.0)]}, "bar", ("ESTAB", "TIME_WAIT"))
     assert charts.draw(bars, tmp_path / "m.png").stat().st_size > 1000
+
+
+def test_grouped_and_log_charts(tmp_path):
+    from netlab.labs import charts
+    from netlab.labs.context import LabContext
+
+    ctx = LabContext(labspec.load(write_lab(tmp_path) / "lab.yaml"), "lb-demo-1", None, True, {})
+    ctx.bars("g", "per CPU", "per packet", {"no RPS": {"CPU0": 1.0, "CPU1": 0.0}, "RPS": {"CPU0": 0.4, "CPU1": 1.0}})
+    ctx.bars("one", "single", "bytes", {"a": 1.0, "b": 2.0}, log="y")
+    ctx.chart("c", "cost by size", "bytes", "µs", {"C": [(64, 2.5), (1 << 20, 300.0)]}, log="xy")
+    grouped, single, line = ctx.series
+    assert grouped.categories == ("CPU0", "CPU1") and grouped.lines["RPS"] == [(0, 0.4), (1, 1.0)]
+    assert list(single.lines) == ["bytes"] and single.log == "y" and line.log == "xy"
+    for s in ctx.series:
+        assert charts.draw(s, tmp_path / f"{s.name}.png").stat().st_size > 1000
+
+
+def test_a_procedure_may_define_dataclasses(tmp_path):
+    folder = write_lab(tmp_path)
+    (folder / "procedure.py").write_text("from __future__ import annotations\nfrom dataclasses import dataclass\n\n"
+                                         "@dataclass(frozen=True)\nclass Point:\n    x: int\n\n"
+                                         "def run(lab):\n    lab.figure('count', Point(5).x)\n")
+    assert callable(runner.procedure(labspec.load(folder / "lab.yaml")))

@@ -11,10 +11,12 @@ from netlab.bench.paths.launch import EngineError, Ends
 HERE = Ends("127.0.0.1", client_cpu=None, server_cpu=None)
 
 
+@pytest.mark.parametrize("spin", [False, True], ids=["block", "spin"])
 @pytest.mark.parametrize("metric", ["rr", "crr", "stream"])
-def test_both_ends_agree(metric):
-    r = builtin.measure(HERE, metric, seconds=0.1, warmup=0.05)
+def test_both_ends_agree(metric, spin):
+    r = builtin.measure(HERE, metric, seconds=0.1, warmup=0.05, spin=spin)
     assert r["agree"] is True
+    assert r["wait"] == ("spin" if spin and metric != "stream" else "block")  # stream always blocks
     assert r["client_bytes"] == r["server_bytes"] > 0
     assert r["cost"]["cpu_us"] > 0 and r["cost"]["ctx_switches"] >= 0
     assert set(r["interference"]) >= {"foreign_cpu", "steal", "flagged", "why"}

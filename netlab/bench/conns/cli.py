@@ -46,7 +46,15 @@ def register(bench_app: typer.Typer) -> None:
                                        help="net.ipv4.ip_local_port_range in the client namespace."),
         somaxconn: int = typer.Option(LAB_SOMAXCONN, "--somaxconn", min=1,
                                       help="net.core.somaxconn in the server namespace."),
-        window: int = typer.Option(DEFAULT_WINDOW, "--window", min=1, help="Connects in flight per client worker."),
+        window: int = typer.Option(DEFAULT_WINDOW, "--window", min=1, help="Connections the clients may have "
+                                   "made that the servers have not accepted yet (flow control)."),
+        source_ports: str = typer.Option("bench", "--source-ports", help="bench: bind() each connection to a "
+                                         "(source IP, port) chosen by the bench; kernel: let connect() search a "
+                                         "free port (IP_BIND_ADDRESS_NO_PORT)."),
+        active: Optional[int] = typer.Option(None, "--active", min=1, help="Client workers ramping at once "
+                                             "(default: one per CPU)."),
+        report_dir: Optional[str] = typer.Option(None, "--report", help="Write report.md and ramp.png "
+                                                 "(ramp curve with the CPU split under it) into DIR."),
         rounds: int = typer.Option(1, "--rounds", min=1, help="Runs, each in a fresh lab; the median is reported."),
         lab: str = typer.Option("bench-conns", "--lab", help="Lab name (namespaces nl.<lab>.client/server)."),
         show_plan: bool = typer.Option(False, "--plan", help="Print the derived plan and limits; build nothing."),
@@ -65,7 +73,7 @@ def register(bench_app: typer.Typer) -> None:
         opts = Options(target=goal, scheme=scheme, hold=hold, memory_budget=_size(memory_budget),
                        memory_floor=_size(memory_floor), workers=workers, client_ips=client_ips,
                        port_range=_port_range(port_range), somaxconn=somaxconn, window=window, lab=lab,
-                       progress=not as_json)
+                       source_ports=source_ports, active_clients=active, progress=not as_json)
         try:
             if show_plan:
                 found = limits.read()
@@ -81,6 +89,10 @@ def register(bench_app: typer.Typer) -> None:
                 ui.emit_json({"ok": False, "error": said})
             ui.err.print(said, highlight=False)
             raise typer.Exit(143 if isinstance(exc, runner.Interrupted) else 130) from None
+        if report_dir:
+            from netlab.bench.conns import chart
+
+            result["report"] = chart.write(result, report_dir)
         if as_json:
             ui.emit_json(result)
         else:

@@ -72,6 +72,7 @@ class Limits:
     somaxconn_host: int
     syn_backlog_host: int
     page_size: int
+    cpus: int = 1                       # CPUs this process may run on (sched_getaffinity)
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -105,4 +106,5 @@ def read() -> Limits:
         somaxconn_host=int(read_sysctl("net.core.somaxconn") or 4096),
         syn_backlog_host=int(read_sysctl("net.ipv4.tcp_max_syn_backlog") or 1024),
         page_size=os.sysconf("SC_PAGE_SIZE"),
+        cpus=len(os.sched_getaffinity(0)),
     )

@@ -13,7 +13,6 @@ import os
 from dataclasses import dataclass, field
 
 from netlab.bench.conns.limits import meminfo
-from netlab.bench.paths.counters import CPU_FIELDS
 from netlab.labs.probe import parse_sockstat
 
 
@@ -88,38 +87,6 @@ def pss(pid: int) -> int:
     except (FileNotFoundError, ProcessLookupError):
         pass
     return 0
-
-
-def cpu_seconds(pids: list[int] | tuple[int, ...]) -> tuple[float, float]:
-    """(user, system) CPU seconds used so far by processes ``pids``, from /proc/<pid>/stat."""
-    tick = os.sysconf("SC_CLK_TCK")
-    user = system = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as fh:
-                fields = fh.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        user, system = user + int(fields[11]), system + int(fields[12])
-    return user / tick, system / tick
-
-
-def machine_cpu(text: str | None = None) -> dict[str, int]:
-    """The whole machine's CPU time so far, in clock ticks per kind (the "cpu" line of /proc/stat).
-
-    A handshake over veth is mostly processed in softirq context, which the kernel
-    charges to no process: the machine's figures show what the workers' own miss."""
-    if text is None:
-        with open("/proc/stat") as fh:
-            text = fh.readline()
-    return dict(zip(CPU_FIELDS, (int(v) for v in text.split()[1:len(CPU_FIELDS) + 1])))
-
-
-def cpu_shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
-    """Per cent of the machine's time spent in each kind between two ``machine_cpu`` readings."""
-    delta = {k: after[k] - before[k] for k in CPU_FIELDS}
-    total = sum(delta.values()) or 1
-    return {k: round(100 * v / total, 1) for k, v in delta.items()}
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,11 @@ from netlab.bench.conns.limits import Limits
 from netlab.errors import NetlabError
 
 SCHEMES = ("ips", "ports")
+SOURCE_PORTS = ("bench", "kernel")
 RESERVED_FDS = 64          # stdio, epoll, control pipe, listening sockets
-PORT_FILL = 0.25           # connect() scans for a free port; a range filled past ~a quarter per 4-tuple makes it crawl
+# --source-ports kernel only: connect() searches the range for a free port, and a range filled past
+# about a quarter per 4-tuple makes it crawl (docs/bench-conns.md: 50 µs → 600 µs per connect at 57 %)
+PORT_FILL = 0.25
 REUSEPORT_HEADROOM = 0.85  # SO_REUSEPORT spreads by hash: leave room for the unevenness
 EST_BYTES_PER_CONN = 8 * 1024 + 512  # two sockets' slab (~7.7 KiB measured) + user space; for sizing only
 SERVER_IP = "198.18.0.1"
@@ -30,7 +33,9 @@ SERVER_PORT = 5001
 LAB_PORT_RANGE = (1024, 65535)
 LAB_SOMAXCONN = 65535
 LAB_SYN_BACKLOG = 65535
-DEFAULT_WINDOW = 128
+# Connections the clients may have made that no server has accepted yet: the servers nap between
+# batches (DEFAULT_NAP), so at ~100,000/s a few thousand wait in the accept queues at any time.
+DEFAULT_WINDOW = 8192
 # A server worker sleeps this long after each accept batch: woken for every connection,
 # the accept side cost ~12 µs of CPU per connection here; napping 50 ms, ~3.5 µs (the
 # accept queues, somaxconn long, hold what arrives meanwhile).
@@ -57,6 +62,8 @@ class Options:
     somaxconn: int = LAB_SOMAXCONN
     window: int = DEFAULT_WINDOW
     accept_nap: float = DEFAULT_NAP
+    source_ports: str = "bench"         # bench: bind() to (ip, port) chosen per connection; kernel: port 0
+    active_clients: int | None = None   # client workers ramping at once (default: one per CPU)
     lab: str = "bench-conns"
     progress: bool = True
 
@@ -79,6 +86,8 @@ class Plan:
     somaxconn: int
     window: int
     accept_nap: float
+    source_ports: str
+    active_clients: int
     memory_floor: int
     memory_budget: int | None
     quotas: tuple[int, ...] = field(repr=False)
@@ -171,22 +180,20 @@ def _check_ports(opts: Options, target: int, n_ips: int, n_ports: int, range_siz
             f"{_fmt(target)}; {lift}, or widen --port-range (at most 1024-65535)")
 
 
-def _check_backlog(opts: Options, client: int, listeners: int) -> int:
-    """The in-flight window per client worker, checked against the listen backlogs.
+def _check_backlog(opts: Options, listeners: int) -> int:
+    """The window of connections not yet accepted, checked against the listen backlogs.
 
-    Every connect in flight may complete at once; what the servers have not yet
-    accepted waits in the listeners' accept queues, each at most net.core.somaxconn
-    long. A window the queues cannot hold loses handshakes (the final ACK is
-    dropped, the SYN-ACK retransmitted a second later) and the ramp crawls."""
-    room = opts.somaxconn * listeners
-    need = client * opts.window
-    if need > room:
-        fits = room // client
-        lift = f"or lower --window to {fits}" if fits else "(no window fits)"
+    What the servers have not yet accepted waits in the listeners' accept queues,
+    each at most net.core.somaxconn long. A window the queues cannot hold loses
+    handshakes (a SYN to a full queue is dropped and sent again a second later)
+    and the ramp crawls. SO_REUSEPORT spreads by hash, so half the room is used."""
+    room = opts.somaxconn * listeners // (2 if listeners > 1 else 1)
+    if opts.window > room:
         raise LimitError(
-            f"accept backlog: {client} client workers × --window {opts.window} = {_fmt(need)} connects in flight, "
-            f"but net.core.somaxconn = {opts.somaxconn} × {listeners} listening socket(s) queues only {_fmt(room)}; "
-            f"raise --somaxconn (set in the server namespace only, up to {LAB_SOMAXCONN}) {lift}")
+            f"accept backlog: --window {_fmt(opts.window)} connections may wait unaccepted, but "
+            f"net.core.somaxconn = {opts.somaxconn} × {listeners} listening socket(s) leaves room for {_fmt(room)}; "
+            f"raise --somaxconn (set in the server namespace only, up to {LAB_SOMAXCONN}) or lower --window "
+            f"to {_fmt(room)}")
     return opts.window
 
 
@@ -199,6 +206,14 @@ def check_conntrack(target: int, conntrack_max: int | None, tracking: bool) -> N
             f"root namespace, or drop the firewall rules that load conntrack in the lab")
 
 
+def _client_ips(opts: Options, target: int, range_size: int) -> int:
+    """Client IPs for scheme ips: with ports chosen by the bench every port of a range serves
+    (connect() searches nothing, its cost does not grow as the range fills); with ports left
+    to the kernel only PORT_FILL of each range, past which connect()'s search crawls."""
+    fill = 1.0 if opts.source_ports == "bench" else PORT_FILL
+    return max(1, math.ceil(target / (range_size * fill)))
+
+
 def client_addresses(n: int) -> tuple[str, ...]:
     first = ipaddress.IPv4Address(CLIENT_FIRST)
     return tuple(str(first + i) for i in range(n))
@@ -208,6 +223,8 @@ def derive(opts: Options, limits: Limits) -> Plan:
     """The plan for ``opts`` on a machine with ``limits``; LimitError if a limit forbids it."""
     if opts.scheme not in SCHEMES:
         raise LimitError(f"scheme {opts.scheme!r} is not one of: {', '.join(SCHEMES)}")
+    if opts.source_ports not in SOURCE_PORTS:
+        raise LimitError(f"--source-ports {opts.source_ports!r} is not one of: {', '.join(SOURCE_PORTS)}")
     lo, hi = opts.port_range
     if not 1 <= lo <= hi <= 65535:
         raise LimitError(f"--port-range {lo}-{hi} is not a port range (e.g. 1024-65535)")
@@ -216,17 +233,18 @@ def derive(opts: Options, limits: Limits) -> Plan:
     target = _target(opts, limits, floor)
     cap = _fd_cap(limits)
     client, server = _workers(opts, target, cap, range_size)
-    n_ips = 1 if opts.scheme == "ports" else opts.client_ips or max(1, math.ceil(target / (range_size * PORT_FILL)))
+    n_ips = 1 if opts.scheme == "ports" else opts.client_ips or _client_ips(opts, target, range_size)
     if opts.scheme == "ports" and opts.client_ips not in (None, 1):
         raise LimitError("scheme ports uses one client IP (book §8.5.2); use --scheme ips for --client-ips")
     ports = tuple(SERVER_PORT + i for i in range(server)) if opts.scheme == "ports" else (SERVER_PORT,)
     _check_fds(opts, limits, target, client, server, cap)
     _check_ports(opts, target, n_ips, len(ports), range_size)
-    window = _check_backlog(opts, client, server)
+    window = _check_backlog(opts, server)
     quotas = tuple(target // client + (1 if i < target % client else 0) for i in range(client))
     return Plan(lab=opts.lab, scheme=opts.scheme, target=target, ceiling=opts.target is None,
                 client_workers=client, server_workers=server, fds_per_worker=cap,
                 client_ips=client_addresses(n_ips), server_ip=SERVER_IP, server_ports=ports,
                 port_range=opts.port_range, somaxconn=opts.somaxconn, window=window,
-                accept_nap=opts.accept_nap,
+                accept_nap=opts.accept_nap, source_ports=opts.source_ports,
+                active_clients=min(client, opts.active_clients or max(1, limits.cpus)),
                 memory_floor=floor, memory_budget=opts.memory_budget, quotas=quotas)

@@ -32,9 +32,12 @@ def jobs(plan: Plan) -> tuple[list[Job], list[Job]]:
                            reuseport=plan.scheme == "ips", nap=plan.accept_nap))
     clients, first = [], 0
     targets = tuple((plan.server_ip, p) for p in plan.server_ports)
+    total = plan.server_workers + plan.client_workers
     for i, quota in enumerate(plan.quotas):
         clients.append(Job(lab=plan.lab, node=CLIENT, role="client", index=plan.server_workers + i,
-                           sources=plan.client_ips, targets=targets, first=first, quota=quota, window=plan.window))
+                           sources=plan.client_ips, targets=targets, first=first, quota=quota, window=plan.window,
+                           source_ports=plan.source_ports, port_range=plan.port_range,
+                           servers=plan.server_workers, workers=total))
         first += quota
     return servers, clients
 
@@ -49,6 +52,7 @@ class Workers:
         n = len(self.server_jobs) + len(self.client_jobs)
         self.shared = self._ctx.RawArray("q", n * STRIDE)
         self.stop_flag = self._ctx.RawArray("q", 1)
+        self.turn = self._ctx.Semaphore(plan.active_clients)  # clients ramping at once
         self.procs: list[multiprocessing.process.BaseProcess] = []
         self.pipes: list = []
 
@@ -73,7 +77,7 @@ class Workers:
             if job.role == SERVER:
                 target, args = workers.serve, (job, theirs, self.shared, parent)
             else:
-                target, args = workers.connect, (job, theirs, self.shared, self.stop_flag, parent)
+                target, args = workers.connect, (job, theirs, self.shared, self.stop_flag, self.turn, parent)
             proc = self._ctx.Process(target=target, args=args, name=f"conns-{job.role}-{job.index}", daemon=True)
             proc.start()
             theirs.close()

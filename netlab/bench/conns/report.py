@@ -36,8 +36,12 @@ def figures(plan: Plan, limits: Limits, ramp: dict, established: int, before: me
         "ceiling": established if plan.ceiling else None,
         "peak_rate_cps": max((p["rate_cps"] for p in series), default=0),
         "ramp_cpu": ramp["cpu"],
-        "cpu_us_per_conn": round(sum(ramp["cpu"][s]["user_s"] + ramp["cpu"][s]["system_s"]
-                                     for s in ("client", "server")) / established * 1e6, 1) if established else None,
+        # exact CPU of the workers and the softirq threads (schedstat), per connection
+        "cpu_us_per_conn": ramp["cpu"].get("us_per_conn", {}).get("total"),
+        "cpu": {"ramp": ramp["cpu"], "hold": held.get("cpu")},
+        "source_ports": plan.source_ports,
+        "active_clients": plan.active_clients,
+        "limits_ahead": limits_ahead(plan, limits, cost, established, before),
         "series": series,
         "memory": {
             "slab_growth": cost.slab_delta,
@@ -60,6 +64,29 @@ def figures(plan: Plan, limits: Limits, ramp: dict, established: int, before: me
     }
 
 
+def limits_ahead(plan: Plan, limits: Limits, cost: memory.Cost, established: int,
+                 before: memory.Snapshot) -> list[dict]:
+    """Each limit of this machine as the number of connections at which it would stop a run,
+    lowest first, at the cost per connection this run measured: what a bigger run meets next."""
+    per_conn = (cost.slab_delta + cost.pss) / established if established else 0
+    room = before.meminfo.get("MemAvailable", limits.mem_available) - plan.memory_floor
+    procs = min(limits.nproc, limits.pid_max) - 16
+    ahead = [
+        {"limit": "memory (MemAvailable above the guard's floor)",
+         "connections": int(room / per_conn) if per_conn else None,
+         "detail": f"{per_conn / KiB:.2f} KiB per connection (slab + workers' PSS), "
+                   f"{_gib(room)} above the floor of {_gib(plan.memory_floor)}"},
+        {"limit": "processes (kernel.pid_max, RLIMIT_NPROC)", "connections": procs // 2 * plan.fds_per_worker,
+         "detail": f"{procs:,} processes, one client and one server worker per {plan.fds_per_worker:,} connections"},
+        {"limit": "client addresses × local ports", "connections": (1 << 16) * plan.ports_per_ip,
+         "detail": f"a /16 of client IPs × {plan.ports_per_ip:,} ports each"},
+    ]
+    if limits.file_max_applies:
+        ahead.append({"limit": "fs.file-max", "connections": (limits.file_max - limits.files_open) // 2,
+                      "detail": "two open files per connection; global, raised only in the root namespace"})
+    return sorted(ahead, key=lambda a: a["connections"] if a["connections"] is not None else 1 << 62)
+
+
 def _gib(n: float) -> str:
     return f"{n / GiB:.2f} GiB"
 
@@ -74,9 +101,7 @@ def lines(result: dict) -> list[str]:
         f"{what} ({result['scheme']} scheme: {result['client_ips']} client IP(s), "
         f"{result['server_ports']} server port(s), {result['workers']['client']}+{result['workers']['server']} workers)",
         f"setup {result['setup_s']:.2f} s, {result['rate_cps']:,} conn/s (peak {result['peak_rate_cps']:,}); "
-        f"workers' CPU {result['cpu_us_per_conn']} µs per connection (softirq not included: the machine was "
-        f"{result['ramp_cpu']['machine_pct']['softirq']} % in softirq, "
-        f"{result['ramp_cpu']['machine_pct']['idle']} % idle)",
+        f"CPU {result['cpu_us_per_conn']} µs per connection ({_split(result['ramp_cpu'])})",
         f"kernel: {result['kernel_bytes_per_conn'] / KiB:.2f} KiB per connection, "
         f"{result['kernel_bytes_per_socket']:,} B per socket (slabinfo; /proc/meminfo Slab says "
         f"{mem['meminfo_bytes_per_socket']:,} B, {mem['slabinfo_vs_meminfo_pct']:+.2f} %); slab +{_gib(mem['slab_growth'])}",
@@ -99,4 +124,17 @@ def lines(result: dict) -> list[str]:
                    f"(tcp_max_tw_buckets {td['tcp_max_tw_buckets']:,}{per}), closed in {td['close_s']:.1f} s")
     if result["stopped_by"]:
         out.append(result["stopped_by"])
+        nxt = result["limits_ahead"][:2]
+        out.append("limits ahead: " + "; ".join(f"{a['limit']} at ~{a['connections']:,} ({a['detail']})"
+                                                 for a in nxt if a["connections"]))
     return out
+
+
+def _split(c: dict) -> str:
+    """The ramp's CPU: where the workers' time went, and the machine's split."""
+    per = c.get("us_per_conn", {})
+    m = c["machine_pct"]
+    return (f"client {per.get('client')} + server {per.get('server')} + ksoftirqd {per.get('ksoftirqd')}; "
+            f"client {c['client']['user_s']:.1f} s user / {c['client']['system_s']:.1f} s system; machine "
+            f"user {m['user']} %, system {m['system']} %, softirq {m['softirq']} %, idle {m['idle']} %, "
+            f"steal {m['steal']} %")

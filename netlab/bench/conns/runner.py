@@ -15,21 +15,20 @@ import signal
 import statistics
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from netlab import deploy, names, state
 from netlab.backend import netns
-from netlab.bench.conns import display, limits as machine, memory, plan as planning, report, topology
+from netlab.bench.conns import cpu, display, leftovers, limits as machine, memory, plan as planning, report, topology
 from netlab.bench.conns.plan import EST_BYTES_PER_CONN, GiB, LimitError, Options, Plan
 from netlab.bench.conns.pool import Workers
+from netlab.bench.conns.series import Meter
 from netlab.bench.conns.topology import CLIENT, SERVER
 from netlab.bench.conns.workers import CLOSED, DONE, FATAL
 from netlab.bench.settle import wait_steady
 from netlab.errors import NetlabError
 
 TICK = 0.1          # seconds between two looks at the counters
-SERIES_EVERY = 0.5  # seconds between two points of the rate series
 STALL_S = 15.0      # no new connection for this long ends the run with an error
 
 
@@ -71,29 +70,6 @@ def _signals_held() -> Iterator[None]:
             signal.signal(s, h)
 
 
-class _Meter:
-    """The ramp's rate (over the last second) and its series (a point every SERIES_EVERY)."""
-
-    def __init__(self, t0: float, cpu: Callable[[], float]):
-        self.t0 = self.last_point = self.last_progress = t0
-        self.cpu = cpu
-        self.recent: deque[tuple[float, int]] = deque([(t0, 0)], maxlen=round(1 / TICK) + 1)
-        self.series: list[dict] = []
-
-    def tick(self, now: float, n: int, slab_growth: int, available: int, final: bool = False) -> float:
-        if n > self.recent[-1][1]:
-            self.last_progress = now
-        self.recent.append((now, n))
-        (t_old, n_old) = self.recent[0]
-        rate = (n - n_old) / (now - t_old) if now > t_old else 0.0
-        if now - self.last_point >= SERIES_EVERY or final:
-            self.series.append({"t": round(now - self.t0, 2), "established": n, "rate_cps": round(rate),
-                                "slab_growth": slab_growth, "mem_available": available,
-                                "cpu_s": round(self.cpu(), 2)})
-            self.last_point = now
-        return rate
-
-
 def _conntrack_count(ns: str) -> int | None:
     with netns.entered(ns):
         value = machine.read_sysctl("net.netfilter.nf_conntrack_count")
@@ -110,13 +86,18 @@ class Run:
 
     def execute(self) -> dict:
         labs = (self.plan.lab, topology.parent_lab(self.plan.lab))
+        removed = leftovers.clear(labs)  # what a run killed with SIGKILL left under these names
+        if removed:
+            _slab_settled()
         existed = {lab for lab in labs if state.exists(lab)}
         with _terminate_interrupts():
             try:
                 self._build()
                 self.workers = Workers(self.plan)
                 self.workers.start()
-                return self._phases()
+                result = self._phases()
+                result["leftovers_removed"] = removed
+                return result
             finally:
                 with _signals_held():
                     display.phase(f"tearing down lab {self.plan.lab}", self.opts.progress)
@@ -132,22 +113,31 @@ class Run:
         with netns.entered(names.netns(topology.parent_lab(self.plan.lab), topology.PARENT)):
             deploy.up(topology.build(self.plan))
 
+    def _cpu(self) -> cpu.Reading:
+        w = self.workers
+        return cpu.read({CLIENT: w.pids_of(CLIENT), SERVER: w.pids_of(SERVER)}, self.softirqd)
+
     def _phases(self) -> dict:
         w = self.workers
+        self.softirqd = cpu.softirq_threads()
         # a lab taken down just before (a test, a bench round) is still being freed by the
         # kernel: its slab would shrink under this run's baseline
         wait_steady()
         before = memory.snapshot(w.pids)
         ramp = self._ramp(before)
         established = min(w.count(w.servers()), w.count(w.clients()))
+        ramp["cpu"] = cpu.phase(ramp.pop("cpu0"), ramp.pop("cpu1"), established)
         after = memory.snapshot(w.pids)
         cost = memory.cost(before, after, established, 2 * established)
         if self.opts.hold:
             display.phase(f"holding {established:,} connections for {self.opts.hold:g} s", self.opts.progress)
+        c0 = self._cpu()
         held = self._hold(established)
+        held["cpu"] = cpu.phase(c0, c1 := self._cpu())
         display.phase(f"closing {established:,} connections", self.opts.progress)
         t0 = time.monotonic()
         closed = self._close(before, after)
+        closed["cpu"] = cpu.phase(c1, self._cpu(), established)
         result = self._report(ramp, established, before, cost, held)
         result["teardown"] = closed
         result["teardown"]["close_s"] = round(time.monotonic() - t0, 3)
@@ -156,9 +146,8 @@ class Run:
     # -- ramp -----------------------------------------------------------------
     def _ramp(self, before: memory.Snapshot) -> dict:
         w, plan = self.workers, self.plan
-        cpu0 = {side: memory.cpu_seconds(w.pids_of(side)) for side in (CLIENT, SERVER)}
-        machine0 = memory.machine_cpu()
-        meter = _Meter(time.monotonic(), lambda: sum(memory.cpu_seconds(w.pids)) - sum(map(sum, cpu0.values())))
+        cpu0 = self._cpu()
+        meter = Meter(time.monotonic(), TICK, lambda: sum(cpu.run_ns(p) for p in w.pids), self.limits.cpus)
         stopped_by = reached = None
         w.send(w.clients(), "go")
         with display.ramp_bar(plan.target, self.opts.progress) as update:
@@ -175,14 +164,10 @@ class Run:
                 stopped_by = self._guard(n, rate, growth, before.pss, available)
                 if stopped_by:
                     break
+        cpu1 = self._cpu()  # the ramp's CPU: up to the last connection, not the settling after it
         end = self._settle(reached)
-        cpu = {}
-        for side in (CLIENT, SERVER):
-            user, system = memory.cpu_seconds(w.pids_of(side))
-            cpu[side] = {"user_s": round(user - cpu0[side][0], 2), "system_s": round(system - cpu0[side][1], 2)}
-        cpu["machine_pct"] = memory.cpu_shares(machine0, memory.machine_cpu())
         return {"t0": meter.t0, "end": end, "reached": reached is not None, "stopped_by": stopped_by,
-                "series": meter.series, "cpu": cpu}
+                "series": meter.series, "cpu0": cpu0, "cpu1": cpu1}
 
     def _settle(self, reached: float | None) -> float:
         """Stop the clients; let the servers accept what the clients saw established."""

@@ -8,6 +8,7 @@ set inside the lab only and vanish with it (the root namespace is never touched)
 from __future__ import annotations
 
 from netlab import loader
+from netlab.bench.conns import leftovers
 from netlab.bench.conns.plan import CLIENT_NET, LAB_SYN_BACKLOG, Plan
 from netlab.resolve import Topology
 
@@ -42,7 +43,7 @@ def parent_text(plan: Plan) -> str:
 
 
 def build_parent(plan: Plan) -> Topology:
-    return loader.load_text(parent_text(plan), f"<bench conns {parent_lab(plan.lab)}>")
+    return loader.load_text(parent_text(plan), leftovers.stamp(parent_lab(plan.lab)))
 
 
 def text(plan: Plan) -> str:
@@ -69,4 +70,4 @@ def text(plan: Plan) -> str:
 
 
 def build(plan: Plan) -> Topology:
-    return loader.load_text(text(plan), f"<bench conns {plan.lab}>")
+    return loader.load_text(text(plan), leftovers.stamp(plan.lab))

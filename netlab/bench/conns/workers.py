@@ -1,11 +1,18 @@
 """The worker processes: each enters its namespace and holds sockets as bare descriptors.
 
 A connection costs a worker four bytes (its descriptor in an ``array('i')``):
-no Python object outlives the call that made it. Client workers keep a
-bounded window of non-blocking connects in flight on one epoll; server
-workers accept in a non-blocking loop on their listening socket(s). Each
-worker reports through a shared array of counters, never through a queue,
-and dies with its parent (PR_SET_PDEATHSIG).
+no Python object outlives the call that made it. A client worker makes each
+connection with three system calls — socket(), bind() to the (source IP,
+source port) the plan gives connection *k*, and a blocking connect() — and
+no epoll: over veth the whole handshake runs inside connect() (the SYN, the
+server's SYN-ACK and the client's ACK are processed in the softirq the
+send raises, on this CPU), so a blocking connect() returns established
+without sleeping. The kernel searches no free port, since the bench chose
+it. Clients ramp a few at a time (``active``: one per CPU) and pause while
+more than ``window`` connections wait in the accept queues. Server workers
+accept in a non-blocking loop on their listening socket(s). Each worker
+reports through a shared array of counters, never through a queue, and dies
+with its parent (PR_SET_PDEATHSIG).
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ import socket
 import time
 import _socket
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from netlab import names
@@ -37,10 +45,11 @@ COUNT, FAILED, ERRNO, STATE = range(STRIDE)
 STARTING, READY, RAMPING, DONE, CLOSED = range(5)
 
 _NEW = socket.SOCK_STREAM | socket.SOCK_NONBLOCK
-_FAILED = select.EPOLLERR | select.EPOLLHUP
+CHECK_EVERY = 256  # connections between two looks at the accept queues' fill (shared counters)
 # errors after which retrying cannot help: the limit is reported instead
-FATAL = {errno.EADDRNOTAVAIL: "local ports", errno.EMFILE: "file descriptors (RLIMIT_NOFILE)",
-         errno.ENFILE: "open files (fs.file-max)", errno.ENOBUFS: "kernel memory", errno.ENOMEM: "kernel memory"}
+FATAL = {errno.EADDRNOTAVAIL: "local ports", errno.EADDRINUSE: "local ports (source port taken)",
+         errno.EMFILE: "file descriptors (RLIMIT_NOFILE)", errno.ENFILE: "open files (fs.file-max)",
+         errno.ENOBUFS: "kernel memory", errno.ENOMEM: "kernel memory"}
 
 
 @dataclass(frozen=True)
@@ -55,10 +64,14 @@ class Job:
     targets: tuple[tuple[str, int], ...] = ()  # server ip:port to connect to / listen on
     first: int = 0                          # global number of this worker's first connection
     quota: int = 0
-    window: int = 128
+    window: int = 8192                      # client: pause while more than this wait unaccepted (all clients)
     nap: float = 0.0                        # server: sleep after each accept batch (see plan.DEFAULT_NAP)
     backlog: int = 4096
     reuseport: bool = False
+    source_ports: str = "bench"             # client: "bench" binds (ip, port) of its choosing; "kernel" (ip, 0)
+    port_range: tuple[int, int] = (1024, 65535)
+    servers: int = 0                        # client: rows 0..servers-1 of the counters are the server workers
+    workers: int = 0                        # client: rows in all
 
 
 def _enter(job: Job, parent: int) -> None:
@@ -137,8 +150,8 @@ def _accept_all(lsock: socket.socket, fds: array, ep, shared, row: int) -> None:
     shared[row + COUNT] = len(fds)
 
 
-def connect(job: Job, control, shared, stop, parent: int) -> None:
-    """Client worker: wait for "go", ramp to the quota, hold, close on "close", exit on "exit"."""
+def connect(job: Job, control, shared, stop, turn, parent: int) -> None:
+    """Client worker: wait for "go" and its turn, ramp to the quota, hold, close on "close", exit on "exit"."""
     _enter(job, parent)
     row = job.index * STRIDE
     shared[row + STATE] = READY
@@ -148,8 +161,16 @@ def connect(job: Job, control, shared, stop, parent: int) -> None:
         if command == "exit":
             return
         if command == "go":
+            held = False
+            while not stop[0] and not held:  # only ``active`` clients ramp at once
+                held = turn.acquire(timeout=0.1)
             shared[row + STATE] = RAMPING
-            fds = _ramp(job, shared, row, stop)
+            try:
+                if held:
+                    fds = _ramp(job, shared, row, stop)
+            finally:
+                if held:
+                    turn.release()
             shared[row + STATE] = DONE
         elif command == "close":
             _close_all(fds)
@@ -158,54 +179,69 @@ def connect(job: Job, control, shared, stop, parent: int) -> None:
             shared[row + STATE] = CLOSED
 
 
+def addresses(job: Job) -> Callable[[int], tuple[tuple[str, int], tuple[str, int]]]:
+    """(source ip:port, server ip:port) of connection number ``k``.
+
+    ``bench``, scheme ips: connection k leaves from port lo + k mod R of IP k div R (R ports in
+    the range), so each IP's range is filled in order and no (IP, port) is used twice.
+    ``bench``, scheme ports (one client IP, M server ports): port lo + k div M towards server
+    port k mod M — a source port serves M connections, one per server port (SO_REUSEADDR).
+    ``kernel``: port 0 (IP_BIND_ADDRESS_NO_PORT), the kernel searches a free port at connect()."""
+    ips, targets = job.sources, job.targets
+    n_ips, n_dst = len(ips), len(targets)
+    lo, hi = job.port_range
+    size = hi - lo + 1
+    if job.source_ports == "kernel":
+        return lambda k: ((ips[k % n_ips], 0), targets[(k // n_ips) % n_dst])
+    if n_dst > 1:
+        return lambda k: ((ips[0], lo + k // n_dst), targets[k % n_dst])
+    return lambda k: ((ips[k // size], lo + k % size), targets[0])
+
+
+def _unaccepted(shared, servers: int, workers: int) -> int:
+    """Connections the clients made that no server worker has accepted yet."""
+    accepted = sum(shared[i * STRIDE + COUNT] for i in range(servers))
+    return sum(shared[i * STRIDE + COUNT] for i in range(servers, workers)) - accepted
+
+
 def _ramp(job: Job, shared, row: int, stop) -> array:
-    """Open ``job.quota`` connections, at most ``job.window`` connecting at once; stop early if told."""
-    ep = select.epoll()
+    """Open ``job.quota`` connections, pausing while the accept queues fill; stop early if told."""
     fds = array("i")
-    pending: set[int] = set()  # the window in flight: at most job.window descriptors
-    sources = [(ip, 0) for ip in job.sources]
-    targets = list(job.targets)
-    n_src, n_dst = len(sources), len(targets)
-    quota, window, k = job.quota, job.window, job.first
+    where = addresses(job)
+    kernel = job.source_ports == "kernel"
+    reuse = len(job.targets) > 1 and not kernel  # one source port towards several server ports
+    new, close, append = _socket.socket, os.close, fds.append
+    k, end = job.first, job.first + job.quota
     done = failed = 0
-    new, register, unregister, poll = _socket.socket, ep.register, ep.unregister, ep.poll
-    append, close, add, discard = fds.append, os.close, pending.add, pending.discard
     try:
-        while done < quota and not stop[0]:
-            for _ in range(min(window - len(pending), quota - done - len(pending))):
-                sock = new(socket.AF_INET, _NEW)  # EMFILE/ENFILE raise: reported below
-                sock.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
-                sock.bind(sources[k % n_src])
-                err = sock.connect_ex(targets[(k // n_src) % n_dst])
+        while k < end and not stop[0]:
+            for k in range(k, min(end, k + CHECK_EVERY)):
+                sock = new(socket.AF_INET, socket.SOCK_STREAM)  # EMFILE/ENFILE raise: reported below
+                if kernel:
+                    sock.setsockopt(socket.SOL_IP, IP_BIND_ADDRESS_NO_PORT, 1)
+                elif reuse:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                source, target = where(k)
+                sock.bind(source)
+                err = sock.connect_ex(target)
                 fd = sock.detach()
-                k += 1
-                if err != errno.EINPROGRESS and err != 0:
+                if err:
                     close(fd)
                     failed += 1
                     shared[row + ERRNO] = err
                     if err in FATAL:
                         return fds
-                    break
-                register(fd, select.EPOLLOUT)
-                add(fd)
-            for fd, events in poll(0.2):
-                unregister(fd)
-                discard(fd)
-                if events & _FAILED:
-                    close(fd)
-                    failed += 1
-                else:
-                    append(fd)
-                    done += 1
+                    continue
+                append(fd)
+                done += 1
+            k += 1
             shared[row + COUNT] = done
             shared[row + FAILED] = failed
+            while _unaccepted(shared, job.servers, job.workers) > job.window and not stop[0]:
+                time.sleep(0.001)
     except OSError as exc:
         shared[row + ERRNO] = exc.errno
     finally:
-        # connects still in flight when the ramp ends are not connections: close them
-        ep.close()
-        for fd in pending:
-            close(fd)
         shared[row + COUNT] = done
         shared[row + FAILED] = failed
     return fds

@@ -23,10 +23,12 @@ def _engine(role: str, ends: Ends, node: str | None, cpu: int | None, *args: str
     return argv
 
 
-def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracepoint: bool = True) -> dict:
-    """One measurement of ``metric`` (rr, crr, stream) over ``seconds`` after ``warmup``."""
+def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracepoint: bool = True,
+            spin: bool = False) -> dict:
+    """One measurement of ``metric`` (rr, crr, stream) over ``seconds`` after ``warmup``; with
+    ``spin``, both ends of rr and crr busy-wait instead of sleeping (stream always blocks)."""
     size = STREAM_BUFFER if metric == "stream" else RR_SIZE
-    common = ["--mode", metric, "--size", str(size)]
+    common = ["--mode", metric, "--size", str(size)] + (["--spin"] if spin and metric != "stream" else [])
     server = client = None
     try:
         # the engine itself enters the node (setns at start), so it is started as a plain process
@@ -44,7 +46,9 @@ def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracep
     finally:
         launch.stop(client)
         launch.stop(server)
-    return summarize(metric, c, s)
+    out = summarize(metric, c, s)
+    out["wait"] = "spin" if spin and metric != "stream" else "block"
+    return out
 
 
 def _last_json(out: bytes) -> dict:

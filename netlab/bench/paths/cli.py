@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from netlab import ui
+from netlab.bench import cpuidle
 from netlab.bench.paths import definitions, runner
 from netlab.errors import NetlabError
 
@@ -77,6 +78,9 @@ def register(bench_app: typer.Typer) -> None:
         poll_idle: bool = typer.Option(True, "--poll-idle/--no-poll-idle",
                                        help="Hold /dev/cpu_dma_latency at 0 during the run, so idle CPUs poll "
                                             "instead of halting (released when the run ends)."),
+        wait: str = typer.Option("auto", "--wait", help="How rr and crr wait for the other end: sleep, spin "
+                                 "(busy-wait on non-blocking receives, both ends and sockperf), or auto (spin "
+                                 "where idle CPUs cannot be held polling, e.g. no cpuidle driver)."),
         report: Optional[str] = typer.Option(None, "--report", help="Write report.md and PNG charts into DIR."),
         lab: str = typer.Option("bench-paths", "--lab", help="Name of the lab the benchmark builds."),
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
@@ -85,8 +89,9 @@ def register(bench_app: typer.Typer) -> None:
         try:
             opts = runner.Options(paths=_split(paths), metrics=_split(metric), rounds=rounds, engine=engine,
                                   seconds=seconds, warmup=warmup, same_core=same_core, lab=lab,
-                                  poll_idle=poll_idle)
+                                  poll_idle=poll_idle, wait=wait)
             steps = runner.total_steps(opts)
+            cpuidle.wait_mode(wait, {})  # a bad --wait stops here, before any lab is built
         except ValueError as exc:
             ui.fail(exc, as_json=False, code=2)
         try:

@@ -14,6 +14,12 @@ then both their counts at the end. Modes (TCP, TCP_NODELAY for rr and crr):
 - stream: the client writes ``--size`` bytes per send() until the time is
   up; the server reads until EOF.
 
+``--spin`` (rr and crr): both ends wait by spinning on non-blocking receives
+(and the server on a non-blocking accept) instead of sleeping in the kernel,
+so no wake-up sits in the round trip — for a VM whose idle CPUs halt and
+cannot be held polling. Stream always blocks: it waits for buffer space, not
+for the other end, and iperf3, its reference, cannot spin.
+
 The client runs a warm-up first (discarded), then brackets the measured window
 with /proc snapshots (Window), then, with ``--tracepoint``, counts tracepoint
 events over a short window of their own (count_events).
@@ -54,13 +60,40 @@ def _recv_rest(recv_into, view: memoryview, got: int, size: int) -> None:
         got += n
 
 
+def spinning(accept: Callable[[], tuple]) -> Callable[[], tuple]:
+    """``accept`` of a non-blocking listener, retried until a connection is there."""
+    def spin() -> tuple:
+        while True:
+            try:
+                return accept()
+            except BlockingIOError:
+                continue
+    return spin
+
+
+def receiver(sock: socket.socket, spin: bool) -> Callable[[memoryview | bytearray], int]:
+    """recv_into of ``sock``: blocking, or (``spin``) a busy wait on the non-blocking socket."""
+    if not spin:
+        return sock.recv_into
+    sock.setblocking(False)
+    recv_into = sock.recv_into
+
+    def spin_recv(buf) -> int:
+        while True:
+            try:
+                return recv_into(buf)
+            except BlockingIOError:
+                continue
+    return spin_recv
+
+
 # -- server ----------------------------------------------------------------------
-def serve_rr(lst: socket.socket, size: int) -> dict:
+def serve_rr(lst: socket.socket, size: int, spin: bool = False) -> dict:
     conn, _ = lst.accept()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     buf = bytearray(size)
     view = memoryview(buf)
-    recv_into, sendall = conn.recv_into, conn.sendall
+    recv_into, sendall = receiver(conn, spin), conn.sendall
     count = 0
     while True:
         got = recv_into(buf)
@@ -74,14 +107,16 @@ def serve_rr(lst: socket.socket, size: int) -> dict:
     return {"transactions": count, "bytes": count * size}
 
 
-def serve_crr(lst: socket.socket, size: int) -> dict:
+def serve_crr(lst: socket.socket, size: int, spin: bool = False) -> dict:
     buf = bytearray(1)
     count = 0
-    accept = lst.accept
+    if spin:
+        lst.setblocking(False)
+    accept = spinning(lst.accept) if spin else lst.accept
     while True:
         conn, _ = accept()
         try:
-            if conn.recv_into(buf) != 1 or buf == STOP:
+            if receiver(conn, spin)(buf) != 1 or buf == STOP:
                 break
             conn.sendall(buf)
             count += 1
@@ -92,7 +127,7 @@ def serve_crr(lst: socket.socket, size: int) -> dict:
     return {"transactions": count, "bytes": count}
 
 
-def serve_stream(lst: socket.socket, size: int) -> dict:
+def serve_stream(lst: socket.socket, size: int, spin: bool = False) -> dict:
     conn, _ = lst.accept()
     buf = bytearray(size)
     recv_into = conn.recv_into
@@ -177,7 +212,7 @@ def client_rr(args) -> dict:
     size = args.size
     msg, buf = bytes(i % 256 for i in range(size)), bytearray(size)
     view = memoryview(buf)
-    sendall, recv_into, clock = sock.sendall, sock.recv_into, time.perf_counter_ns
+    sendall, recv_into, clock = sock.sendall, receiver(sock, args.spin), time.perf_counter_ns
 
     def untimed(deadline: int) -> int:
         n = 0
@@ -230,6 +265,7 @@ def client_crr(args) -> dict:
     addr = (args.connect, args.port)
     buf = bytearray(1)
     clock = time.perf_counter_ns
+    spin = args.spin
 
     def burst(deadline: int) -> int:
         n = 0
@@ -239,9 +275,9 @@ def client_crr(args) -> dict:
             s = socket.socket(AF, ST)
             s.setsockopt(SOL, LINGER, LINGER_RST)
             s.setsockopt(TCP, NODELAY, 1)
-            s.connect(addr)
+            s.connect(addr)  # over loopback and veth the handshake completes inside connect()
             s.sendall(REQUEST)
-            if s.recv_into(buf) != 1:
+            if receiver(s, spin)(buf) != 1:
                 raise EOFError("server closed without answering")
             s.close()
             n += 1
@@ -311,6 +347,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--server-pid", type=int)
     ap.add_argument("--tracepoint", action="store_true")
     ap.add_argument("--event-seconds", type=float, default=0.25)
+    ap.add_argument("--spin", action="store_true", help="rr, crr: busy-wait on non-blocking receives")
     return ap.parse_args(argv)
 
 
@@ -335,7 +372,7 @@ def run(args: argparse.Namespace) -> dict:
         lst.bind((args.bind, args.port))
         lst.listen(512)
         emit({"ready": lst.getsockname()[1], "pid": os.getpid()})
-        result = SERVE[args.mode](lst, args.size)
+        result = SERVE[args.mode](lst, args.size, args.spin and args.mode != "stream")
         lst.close()
         return result
     return CLIENT[args.mode](args)

@@ -37,13 +37,19 @@ def version(tool: str) -> str | None:
     return text[0] if text else None
 
 
-def measure(engine: str, ends: Ends, seconds: float) -> dict:
+# sockperf's busy wait: non-blocking sockets polled with a zero epoll timeout (3.7 has no
+# --busy-wait for ping-pong; -F recvfrom needs a feed file). iperf3 has no such option.
+SOCKPERF_SPIN = ("--nonblocked", "--timeout", "0")
+
+
+def measure(engine: str, ends: Ends, seconds: float, spin: bool = False) -> dict:
     port = next(_PORTS)
     if engine == "sockperf":
-        server_argv = ["sockperf", "server", "--tcp", "-i", ends.address, "-p", str(port)]
+        extra = list(SOCKPERF_SPIN) if spin else []
+        server_argv = ["sockperf", "server", "--tcp", "-i", ends.address, "-p", str(port), *extra]
         secs = max(1, math.ceil(seconds + SOCKPERF_WARMUP))
         client_argv = ["sockperf", "ping-pong", "--tcp", "-i", ends.address, "-p", str(port), "-t", str(secs),
-                       "-m", str(RR_SIZE), "--mps", "max", "--full-rtt"]
+                       "-m", str(RR_SIZE), "--mps", "max", "--full-rtt", *extra]
         parse, timeout = parse_sockperf, secs + 20
     elif engine == "iperf3":
         secs = max(1, round(seconds))
@@ -72,6 +78,7 @@ def measure(engine: str, ends: Ends, seconds: float) -> dict:
     if result.get("total_transactions"):
         result["cost"] = {"cpu_us": round(d["proc_cpu_ns"] / 1e3 / result["total_transactions"], 3),
                           "unit": "transaction"}
+    result["wait"] = "spin" if spin and engine == "sockperf" else "block"
     return {"engine": engine, "metric": ENGINES[engine], **result}
 
 

@@ -107,7 +107,8 @@ def _interference(result: dict) -> list[str]:
 
 def _env(env: dict) -> list[str]:
     out = ["", "## Environment", "", f"- kernel {env.get('kernel')} ({env.get('kernel_version')})",
-           f"- tools: {env.get('tools')}", f"- idle CPUs: {_idle(env.get('cpu_idle'))}", "",
+           f"- tools: {env.get('tools')}", f"- idle CPUs: {_idle(env.get('cpu_idle'))}",
+           f"- waiting: {_wait(env.get('wait'))}", "",
            "| path | device | MTU | qdisc | offloads |", "|---|---|---|---|---|"]
     for name, e in env.get("paths", {}).items():
         off = e.get("offloads")
@@ -126,6 +127,13 @@ def _idle(idle: dict | None) -> str:
     states = ", ".join(f"{s['name']} ({s['latency_us']} µs)" for s in idle.get("states", [])) or "none"
     held = "held polling (/dev/cpu_dma_latency = 0)" if idle.get("held") else f"not held: {idle.get('why')}"
     return f"{held}; cpuidle driver {idle.get('driver')}, states {states}"
+
+
+def _wait(wait: dict | None) -> str:
+    if not wait:
+        return "not recorded"
+    return (f"{wait['mode']} — {wait['why']} (rr {wait.get('rr')}, crr {wait.get('crr')}, stream "
+            f"{wait.get('stream')}; sockperf {wait.get('sockperf')})")
 
 
 def _bars(ax, paths: list[str], series: dict[str, list], errs: dict[str, list] | None = None) -> None:

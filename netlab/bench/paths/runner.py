@@ -34,6 +34,7 @@ class Options:
     tracepoint: bool = True
     calibrate: bool = True
     poll_idle: bool = True
+    wait: str = "auto"     # rr and crr: sleep, spin, or auto (spin where idle CPUs cannot be held polling)
 
 
 def engines(choice: str) -> tuple[str, ...]:
@@ -50,10 +51,10 @@ def jobs(engine_names: tuple[str, ...], metrics: list[str]) -> list[tuple[str, s
     return out
 
 
-def measure(engine: str, metric: str, ends: Ends, opts: Options) -> dict:
+def measure(engine: str, metric: str, ends: Ends, opts: Options, spin: bool = False) -> dict:
     if engine == "builtin":
-        return builtin.measure(ends, metric, opts.seconds, opts.warmup, opts.tracepoint)
-    return reference.measure(engine, ends, opts.seconds)
+        return builtin.measure(ends, metric, opts.seconds, opts.warmup, opts.tracepoint, spin=spin)
+    return reference.measure(engine, ends, opts.seconds, spin=spin)
 
 
 def lab_name(base: str, topology: str) -> str:
@@ -82,17 +83,23 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
         ends, topos = _build(defs, opts, (client_cpu, server_cpu), stack, errors, skipped)
         env = environment.collect(ends, topos)
         env["cpu_idle"] = stack.enter_context(cpuidle.polling(opts.poll_idle))
-        if not env["cpu_idle"]["held"]:
+        env["wait"] = cpuidle.wait_mode(opts.wait, env["cpu_idle"])
+        spin = env["wait"]["mode"] == "spin"
+        env["wait"].update(rr="spin" if spin else "block", crr="spin" if spin else "block", stream="block",
+                           sockperf=" ".join(reference.SOCKPERF_SPIN) if spin else "default (epoll, blocking)")
+        if not env["cpu_idle"]["held"] and not spin:
             notes.append(f"idle CPUs not held polling: {env['cpu_idle']['why']}; where an idle CPU halts, "
                          "waking it can outweigh a hop")
-        calibration = _calibrate(ends, opts, engine_names, metrics)
+        if spin:
+            notes.append(f"rr and crr spin: {env['wait']['why']}; stream blocks, as iperf3 does")
+        calibration = _calibrate(ends, opts, engine_names, metrics, spin)
         for r in range(opts.rounds):
             names_ = list(ends)
             shift = r % max(len(names_), 1)
             for name in names_[shift:] + names_[:shift]:  # each round starts one path later
                 pairs = todo if r % 2 == 0 else list(reversed(todo))
                 for engine, metric in pairs:
-                    samples.append(_one(name, engine, metric, r, ends[name], opts))
+                    samples.append(_one(name, engine, metric, r, ends[name], opts, spin))
                     advance(1)
         env["nodes_after"] = environment.lab_counters(topos)
     return results.build(opts=asdict(opts), defs=defs, metrics=metrics, engines=engine_names, samples=samples,
@@ -114,9 +121,9 @@ def _missing(engine: str, notes: list[str]) -> bool:
     return why is not None
 
 
-def _one(name: str, engine: str, metric: str, r: int, ends: Ends, opts: Options) -> dict:
+def _one(name: str, engine: str, metric: str, r: int, ends: Ends, opts: Options, spin: bool) -> dict:
     try:
-        res = measure(engine, metric, ends, opts)
+        res = measure(engine, metric, ends, opts, spin)
     except (EngineError, OSError, ValueError) as exc:
         res = {"engine": engine, "metric": metric, "error": str(exc)}
     return {"path": name, "round": r, **res}
@@ -161,7 +168,7 @@ def _build(defs: list[PathDef], opts: Options, cpus: tuple[int | None, int | Non
 
 
 def _calibrate(ends: dict[str, Ends], opts: Options, engine_names: tuple[str, ...],
-               metrics: list[str]) -> dict | None:
+               metrics: list[str], spin: bool = False) -> dict | None:
     """Built-in against sockperf on loopback, rr, before anything else (when both can run)."""
     if not opts.calibrate or "builtin" not in engine_names or "rr" not in metrics:
         return None
@@ -172,8 +179,8 @@ def _calibrate(ends: dict[str, Ends], opts: Options, engine_names: tuple[str, ..
     if loop is None:
         return None
     try:
-        mine = builtin.measure(loop, "rr", opts.seconds, opts.warmup, tracepoint=False)
-        ref = reference.measure("sockperf", loop, opts.seconds)
+        mine = builtin.measure(loop, "rr", opts.seconds, opts.warmup, tracepoint=False, spin=spin)
+        ref = reference.measure("sockperf", loop, opts.seconds, spin=spin)
     except (EngineError, OSError) as exc:
         return {"error": str(exc)}
     return {"path": "loopback", "builtin_tps": mine["rate"], "sockperf_tps": ref["rate"],
