@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, nodeexec, plan as planning, schema, status as lab_status, ui
+from netlab import deploy, loader, nodeexec, plan as planning, schema, state, status as lab_status, ui
 from netlab.errors import UsageError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -65,18 +65,26 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
     """Remove exactly what `up` made, from the lab name alone."""
     if (lab is None) == (not all_labs):
         raise UsageError("give a lab name or --all")
+    freeing = None
     if all_labs:
         labs, problems = deploy.down_all()
     else:
+        nodes = len(state.listed_namespaces(lab))
+        target = deploy.kernel_target(lab)
         with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
             problems = deploy.down(lab, advance)
+        with ui.progress("the kernel frees the namespaces", nodes) as freed:
+            freeing = deploy.wait_freed(target, 10 + nodes / 500, freed)
         labs = [lab]
     if as_json:
-        ui.emit_json({"ok": not problems, "down": labs, "problems": problems})
+        ui.emit_json({"ok": not problems, "down": labs, "problems": problems, "kernel_freeing": freeing})
     else:
         for p in problems:
             ui.err.print(f"[yellow]warning:[/] {p}", highlight=False)
         ui.err.print(f"down: {', '.join(labs) or 'nothing to remove'}", highlight=False)
+        if freeing:
+            ui.err.print(f"the kernel is still freeing ~{freeing:,} namespaces (its cleanup_net work queue): "
+                         "their names are gone and nothing of the lab answers any more", highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -169,10 +177,14 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
 def _register_plugins() -> None:
     """Sub-commands that live in their own modules (bench, lab, traffic)."""
     from netlab import cli_bench
+    from netlab.generate import cli as generate_cli
+    from netlab.graph import cli as graph_cli
     from netlab.labs import cli as labs_cli
     from netlab.traffic import cli as traffic_cli
 
     cli_bench.register(bench_app)
+    generate_cli.register(app)
+    graph_cli.register(app, loader.load)
     labs_cli.register(app, bench_app)
     traffic_cli.register(app, bench_app)
 

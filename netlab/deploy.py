@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from netlab import executor, kinds, names, plan as planning, preflight, state
-from netlab.backend import features, netns
+from netlab.backend import features, netns, reclaim
 from netlab.backend.composite import lab_backend
 from netlab.backend.kernel import KernelBackend
 from netlab.errors import FeatureMissing, LabExists, NetlabError, NoSuchLab
@@ -99,6 +99,17 @@ def _down_without_record(lab: str) -> list[str]:
     if not had_namespaces and not half:
         state.read(lab)  # raises NoSuchLab, naming `netlab list`
     return problems
+
+
+def kernel_target(lab: str) -> reclaim.Baseline | None:
+    """What the kernel should come back to once ``lab`` is down (None: it cannot be seen)."""
+    return reclaim.baseline(len(_orphans(lab)))
+
+
+def wait_freed(target: reclaim.Baseline | None, timeout: float, progress: Progress | None = None) -> int | None:
+    """Wait (up to ``timeout`` s) until the kernel has freed a lab's namespaces after
+    ``down`` (it does so in the background); how many it is still freeing (0: done)."""
+    return reclaim.wait_freed(target, timeout, progress)
 
 
 def undo_count(lab: str) -> int:

@@ -50,4 +50,14 @@ def node_view(backend: KernelBackend, ns: str | None) -> dict:
             rules = nft.ruleset()
         except Exception as exc:  # nftables absent: say so in the view, not fail the status
             rules = [{"error": str(exc)}]
-    return {"interfaces": interfaces, "routes": routes, "nftables": rules}
+        forwarding = _sysctl("net/ipv4/ip_forward") == "1"
+    return {"interfaces": interfaces, "routes": routes, "nftables": rules, "forwarding": forwarding}
+
+
+def _sysctl(key: str) -> str | None:
+    """A sysctl of the namespace the thread is in (/proc/sys/net follows the opening thread's)."""
+    try:
+        with open(f"/proc/sys/{key}") as fh:
+            return fh.read().strip()
+    except OSError:
+        return None

@@ -9,17 +9,7 @@ from __future__ import annotations
 
 import time
 
-
-def namespaces_alive() -> int | None:
-    """Network namespaces the kernel holds right now (its net_namespace slab), or None if unreadable."""
-    try:
-        with open("/proc/slabinfo") as fh:
-            for line in fh:
-                if line.startswith("net_namespace "):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+from netlab.backend.reclaim import alive as namespaces_alive
 
 
 def settle(baseline: int | None, timeout: float, slack: int = 8) -> float | None:

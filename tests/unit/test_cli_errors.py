@@ -27,7 +27,7 @@ cli = CliRunner()
 COMMANDS = {
     "core": (["down", "somelab"], deploy, "undo_count"),
     "bench paths": (["bench", "paths", "--paths", "loopback", "--rounds", "1"], paths_runner, "run"),
-    "bench deploy": (["bench", "deploy", "--nodes", "2", "--no-compare"], bench_deploy, "compare"),
+    "bench deploy": (["bench", "deploy", "--nodes", "2", "--no-compare"], bench_deploy, "run"),
     "bench conns": (["bench", "conns", "--target", "10"], conns_runner, "run_rounds"),
     "lab": (["lab", "run", "syn-flood", "--short"], labs_runner, "run"),
     "traffic": (["traffic", "sweep", "somelab", "h1", "198.18.0.0/30"], traffic_api, "sweep"),
