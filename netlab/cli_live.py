@@ -1,4 +1,5 @@
-"""`netlab link` and `netlab impair`: change a lab that is up (netlab.live)."""
+"""`netlab link` and `netlab impair`: change a lab that is up (netlab.live). Errors are
+reported by netlab.ui's one reporter, as for every command."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Optional
 import typer
 
 from netlab import ui
-from netlab.errors import NetlabError
+from netlab.errors import UsageError
 
 JSON = typer.Option(False, "--json", help="Print the link end as JSON on stdout.")
 
@@ -28,12 +29,9 @@ def link_cmd(lab: str = typer.Argument(..., metavar="LAB"), endpoint: str = type
     from netlab.live import Link
 
     if state not in ("up", "down"):
-        ui.fail(NetlabError(f"{state!r}: say up or down"), as_json, 2)
-    try:
-        view = Link(lab, endpoint).up() if state == "up" else Link(lab, endpoint).down()
-    except NetlabError as exc:
-        ui.fail(exc, as_json)
-    _say(view, as_json)
+        raise UsageError(f"{state!r}: say up or down")
+    end = Link(lab, endpoint)
+    _say(end.up() if state == "up" else end.down(), as_json)
 
 
 def impair_cmd(lab: str = typer.Argument(..., metavar="LAB"), endpoint: str = typer.Argument(..., metavar="NODE:IFACE"),
@@ -48,16 +46,13 @@ def impair_cmd(lab: str = typer.Argument(..., metavar="LAB"), endpoint: str = ty
 
     asked = {"rate": rate, "loss": loss, "delay": delay}
     if show and (reset or any(asked.values())):
-        ui.fail(NetlabError("--show changes nothing: give it alone"), as_json, 2)
-    try:
-        end = Link(lab, endpoint)
-        view = end.show()
-        if reset:
-            view = end.reset()
-        if any(asked.values()):
-            view = end.set(**asked)
-    except NetlabError as exc:
-        ui.fail(exc, as_json)
+        raise UsageError("--show changes nothing: give it alone")
+    end = Link(lab, endpoint)
+    view = end.show()
+    if reset:
+        view = end.reset()
+    if any(asked.values()):
+        view = end.set(**asked)
     _say(view, as_json)
 
 

@@ -7,10 +7,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from netlab import executor, kinds, names, ops, plan as planning, preflight, state
-from netlab.backend import features, inspect, netns
+from netlab.backend import features, inspect, netns, reclaim
 from netlab.backend.composite import CompositeBackend
 from netlab.backend.kernel import KernelBackend
-from netlab.errors import FeatureMissing, LabExists, NetlabError
+from netlab.errors import FeatureMissing, LabExists, NetlabError, NoSuchLab
 from netlab.plan import Plan
 from netlab.resolve import Topology
 from netlab.step import Step
@@ -79,28 +79,50 @@ def check_features(steps: Iterable[Step]) -> None:
 def down(lab: str, progress: Progress | None = None) -> list[str]:
     """Remove what ``up`` made for ``lab``, from its state record; return problems met.
 
-    Without a record (lost, or never written), marked namespaces of the lab are still removed."""
-    if not state.exists(lab):
-        had_namespaces = bool(_orphans(lab))
-        problems = _sweep(lab)  # marked links and labelled containers go even then
-        state.remove(lab)  # a half-written record, if `up` was killed while writing it
-        if not had_namespaces:
-            state.read(lab)  # raises NoSuchLab, naming `netlab list`
-        return problems
-    record = state.read(lab)
+    Without a whole record (lost, never written, or half-written by a killed ``up``), the
+    lab's namespaces that carry netlab's mark or that the half-written record lists are
+    removed, and the record's files with them."""
+    try:
+        record = state.read(lab)
+    except (NoSuchLab, state.BrokenRecord):
+        return _down_without_record(lab)
     backend = lab_backend()
     try:
         problems = executor.undo(record.steps, backend, progress)
     finally:
         backend.close()
-    problems += _sweep_namespaces(lab)
+    problems += _sweep_namespaces(lab, set(record.plan.namespaces()))
     state.remove(lab)
     return problems
 
 
+def _down_without_record(lab: str) -> list[str]:
+    half = state.half_written(lab)
+    had_namespaces = bool(_orphans(lab))
+    problems = _sweep(lab, state.listed_namespaces(lab))  # marked links and labelled containers go too
+    state.remove(lab)
+    if not had_namespaces and not half:
+        state.read(lab)  # raises NoSuchLab, naming `netlab list`
+    return problems
+
+
+def kernel_target(lab: str) -> reclaim.Baseline | None:
+    """What the kernel should come back to once ``lab`` is down (None: it cannot be seen)."""
+    return reclaim.baseline(len(_orphans(lab)))
+
+
+def wait_freed(target: reclaim.Baseline | None, timeout: float, progress: Progress | None = None) -> int | None:
+    """Wait (up to ``timeout`` s) until the kernel has freed a lab's namespaces after
+    ``down`` (it does so in the background); how many it is still freeing (0: done)."""
+    return reclaim.wait_freed(target, timeout, progress)
+
+
 def undo_count(lab: str) -> int:
-    """How many undo batches ``down`` will run (for a progress bar)."""
-    return sum(1 for s in state.read(lab).steps if s.undo)
+    """How many undo batches ``down`` will run (for a progress bar; 0 without a whole record)."""
+    try:
+        return sum(1 for s in state.read(lab).steps if s.undo)
+    except (NoSuchLab, state.BrokenRecord):
+        return 0
 
 
 def _orphans(lab: str | None) -> list[str]:
@@ -109,23 +131,27 @@ def _orphans(lab: str | None) -> list[str]:
             if (owner := names.parse_netns(ns)) and (lab is None or owner[0] == lab)]
 
 
-def _sweep(lab: str | None) -> list[str]:
+def _sweep(lab: str | None, listed: set[str] = frozenset()) -> list[str]:
     """What a lost record cannot list: namespaces named for ``lab`` (every lab if None)
-    whose lo carries netlab's mark, root-namespace links carrying the lab's mark, and
-    each kind's own objects (containers labelled with the lab)."""
-    problems = _sweep_namespaces(lab) + _sweep_root_links(lab)
+    whose lo carries netlab's mark (or that ``listed``, from a half-written record, names),
+    root-namespace links carrying the lab's mark, and each kind's own objects (containers
+    labelled with the lab)."""
+    problems = _sweep_namespaces(lab, listed) + _sweep_root_links(lab)
     for kind in kinds.KINDS.values():
         problems += kind.sweep(lab)
     return problems
 
 
-def _sweep_namespaces(lab: str | None) -> list[str]:
+def _sweep_namespaces(lab: str | None, listed: set[str] = frozenset()) -> list[str]:
+    """Delete the namespaces named for ``lab`` that are netlab's: marked, or listed in a
+    record of netlab's. Any other is left alone, and said so."""
     problems = []
     for ns in _orphans(lab):
-        if _marked(ns):
+        if ns in listed or _marked(ns):
             netns.delete(ns)
         else:
-            problems.append(f"{ns} is named like a netlab namespace but carries no mark: left alone")
+            problems.append(f"{ns} is named like a netlab namespace, but carries no mark of netlab's and no "
+                            "record of netlab's lists it: left alone (`ip netns delete` it if it is yours to remove)")
     return problems
 
 
@@ -148,14 +174,16 @@ def _sweep_root_links(lab: str | None) -> list[str]:
 
 
 def _marked(ns: str) -> bool:
-    """True if the namespace is netlab's: its lo carries the mark, or it is empty
-    (a namespace whose creation was cut short before the mark was set)."""
+    """True if the namespace's lo carries netlab's mark for the lab its name gives. An
+    empty, unmarked namespace is not taken for netlab's: anyone may make one (``ip netns
+    add nl.x.h1``); netlab's own, cut short before the mark, is in its record."""
+    owner = names.parse_netns(ns)
     try:
         links = inspect.links(ns)
     except OSError:
         return False
-    alias = next((a for name, a in links if name == "lo"), None)
-    return names.parse_mark(alias) is not None or len(links) == 1 and not alias
+    mark = names.parse_mark(next((a for name, a in links if name == "lo"), None))
+    return mark is not None and owner is not None and mark[0] == owner[0]
 
 
 @dataclass(frozen=True)
@@ -167,14 +195,15 @@ class LabInfo:
 
 
 def listing() -> list[LabInfo]:
-    """Labs with a state record, plus namespaces carrying the mark without one."""
+    """Labs with a state record (a half-written one too), plus namespaces named for a lab without one."""
     out = []
-    for lab in state.labs():
+    for lab in state.records():
         try:
             rec = state.read(lab)
-        except (NetlabError, ValueError):
-            continue
-        out.append(LabInfo(lab, rec.status, rec.source, len(rec.extra.get("kinds", {}))))
+            out.append(LabInfo(lab, rec.status, rec.source, len(rec.extra.get("kinds", {}))))
+        except (NoSuchLab, state.BrokenRecord):
+            files = ", ".join(os.path.basename(f) for f in state.half_written(lab))
+            out.append(LabInfo(lab, "half-written record", files, len(state.listed_namespaces(lab))))
     known = {i.name for i in out}
     orphans: dict[str, int] = {}
     for ns in netns.listing():
@@ -186,16 +215,17 @@ def listing() -> list[LabInfo]:
 
 
 def down_all(progress: Progress | None = None) -> tuple[list[str], list[str]]:
-    """Take down every lab; then remove leftovers that carry netlab's mark. Returns (labs, problems)."""
+    """Take down every lab (half-written records and orphans too); then remove leftovers
+    that carry netlab's mark. Returns (labs, problems)."""
     problems: list[str] = []
     done = []
     for info in listing():
-        if info.status == "orphaned":
-            problems += _sweep(info.name)
-        else:
+        try:
             problems += down(info.name)
+        except NoSuchLab:  # gone between the listing and now (another `down` took it)
+            continue
         done.append(info.name)
         if progress:
             progress(1)
     problems += _sweep(None)
-    return done, problems
+    return done, list(dict.fromkeys(problems))  # a namespace left alone is said once

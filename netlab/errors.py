@@ -6,7 +6,15 @@ from dataclasses import dataclass
 
 
 class NetlabError(Exception):
-    """An error the user can act on; the CLI prints it without a traceback."""
+    """An error the user can act on; the CLI prints it without a traceback and exits with ``exit_code``."""
+
+    exit_code = 1
+
+
+class UsageError(NetlabError):
+    """A command given something that does not exist or does not fit (exit 2, as click's usage errors)."""
+
+    exit_code = 2
 
 
 @dataclass(frozen=True)
@@ -27,6 +35,8 @@ class Problem:
 
 class TopologyError(NetlabError):
     """A topology file that cannot be built; carries every problem found at once."""
+
+    exit_code = 2
 
     def __init__(self, problems: list[Problem]):
         self.problems = problems

@@ -140,12 +140,12 @@ class Lab:
         """End every process started through this handle (the lab stays up)."""
         process.end_all(self._procs)
 
-    def down(self) -> list[str]:
+    def down(self, progress: Progress | None = None) -> list[str]:
         """End the handle's processes and take the lab down (the problems met, if any); idempotent."""
         try:
             with signals.deferred():
                 self.close()
-                return deploy.down(self.name) if state.exists(self.name) else []
+                return deploy.down(self.name, progress) if state.exists(self.name) else []
         finally:
             signals.release(self._policy)
             self._policy = None

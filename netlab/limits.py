@@ -97,4 +97,5 @@ def bridge_ports_problem(count: int) -> str | None:
     if count <= BRIDGE_PORTS:
         return None
     return (f"{count:,} members: a Linux bridge holds at most {BRIDGE_PORTS:,} ports (BR_MAX_PORTS is "
-            f"{BR_MAX_PORTS:,} and port 0 is reserved); split the members across several bridges joined by a link")
+            f"{BR_MAX_PORTS:,} and port 0 is reserved), trunks included; split the members across several "
+            "bridges joined by trunks (`trunks: [br0]`)")

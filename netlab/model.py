@@ -100,6 +100,8 @@ class Bridge(Impairments):
     pool: str = "lan"
     mtu: Mtu | None = None
     stp: bool = False
+    trunks: tuple[str, ...] = Field(default=(), description="bridges joined to this one by a veth: one LAN "
+                                    "across them (a Linux bridge holds at most 1,023 ports)")
 
     @model_validator(mode="before")
     @classmethod

@@ -9,7 +9,8 @@ Rules, written once (as Mininet does for "{node}-ethN"):
   the mark ``down --all`` trusts;
 - the bridge-side end of a bridge member's veth is named from a short hash of
   (lab, bridge, node, interface), so it fits the kernel's 15 characters and two
-  labs with the same names never collide inside one namespace;
+  labs with the same names never collide inside one namespace; the two ends of
+  a trunk between bridges are named the same way from (lab, bridge, other bridge);
 - docker containers are named ``nl.<lab>.<node>`` and labelled ``netlab.lab=<lab>``.
 """
 
@@ -67,6 +68,11 @@ def short_hash(*parts: str, size: int = 8) -> str:
 def bridge_port(lab: str, bridge: str, node: str, ifname: str) -> str:
     """Name of the bridge-side end of a member's veth (lives in the bridge owner's namespace)."""
     return f"nlp{short_hash(lab, bridge, node, ifname, size=10)}"
+
+
+def trunk_port(lab: str, bridge: str, other: str) -> str:
+    """Name of the end of a trunk veth that is a port of ``bridge`` (its peer is a port of ``other``)."""
+    return f"nlk{short_hash(lab, bridge, '<trunk>', other, size=10)}"
 
 
 def host_peer_tmp(lab: str, node: str, ifname: str) -> str:

@@ -14,7 +14,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import limits, names
+from netlab import limits, names, trunks
 from netlab.addressing import Segment, assign
 from netlab.errors import Problem
 from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Route, TopologyFile, check_ifname, rate_bits
@@ -127,14 +127,16 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         owners[node, ifname] = where
         used.setdefault(node, set()).add(ifname)
 
+    domain = trunks.domains(topo.bridges, errors)
+    ports = trunks.ports(topo.bridges)
     for bname, br in topo.bridges.items():
         where = ("bridges", bname)
         try:
             check_ifname(bname)
         except ValueError as exc:
             errors.append((where, f"bridge name: {exc}"))
-        if len(br.members) > limits.BRIDGE_PORTS:
-            errors.append((where + ("members",), limits.bridge_ports_problem(len(br.members))))
+        if ports[bname] > limits.BRIDGE_PORTS:
+            errors.append((where + ("members",), limits.bridge_ports_problem(ports[bname])))
         if node_exists(br.node, where + ("node",)):
             claim(br.node, bname, where)
     endpoints: list[tuple[Path, Endpoint]] = []
@@ -153,7 +155,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
         if not ep.interface:
             used[ep.node].add(ifnames[where])
 
-    segments = _segments(topo, present)
+    segments = _segments(topo, present, domain, errors)
     addresses = assign(segments, pools, errors)
 
     veths: list[Veth] = []
@@ -183,9 +185,10 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
                          mtu=ep.mtu or br.mtu, master=bname, where=w, **shaping)
             veths.append(Veth(member, port))
+    veths += _trunk_veths(topo, nodes)
 
     result = Topology(name=topo.name, source=source, nodes=nodes, veths=tuple(veths), bridges=tuple(bridges))
-    routes = _routes(topo, nodes, result, errors)
+    routes = _routes(topo, nodes, result, domain, errors)
     _check_nodes(result, nodes, errors)
     _check_limits(result, errors)
     if errors:
@@ -194,23 +197,50 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                     routes=routes, positions=positions), []
 
 
-def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]]) -> list[Segment]:
+def _trunk_veths(topo: TopologyFile, nodes: dict[str, NodeSpec]) -> list[Veth]:
+    """A veth per trunk, each end a port of one of the two bridges (names.trunk_port)."""
+    out = []
+    for bname, br in topo.bridges.items():
+        for k, other in enumerate(br.trunks):
+            peer = topo.bridges.get(other)
+            if peer is None or other == bname or br.node not in nodes or peer.node not in nodes:
+                continue
+            where = ("bridges", bname, "trunks", k)
+            out.append(Veth(Iface(node=br.node, name=names.trunk_port(topo.name, bname, other), master=bname,
+                                  mtu=br.mtu, where=where),
+                            Iface(node=peer.node, name=names.trunk_port(topo.name, other, bname), master=other,
+                                  mtu=peer.mtu, where=where)))
+    return out
+
+
+def _segments(topo: TopologyFile, present: list[tuple[Path, Endpoint]], domain: dict[str, str],
+              errors: Errors) -> list[Segment]:
+    """One segment per link, and one per LAN: a bridge with the bridges trunked to it."""
     wanted = {w for w, _ in present}
     segs = []
     for i, link in enumerate(topo.links):
         slots = [(("links", i, "endpoints", j), ep.address) for j, ep in enumerate(link.endpoints)
                  if ("links", i, "endpoints", j) in wanted]
         segs.append(Segment(("links", i), link.pool, link.subnet, slots))
+    lans: dict[str, Segment] = {}
     for bname, br in topo.bridges.items():
-        slots = [(("bridges", bname), br.address)]
-        slots += [(("bridges", bname, "members", j), ep.address) for j, ep in enumerate(br.members)
-                  if ("bridges", bname, "members", j) in wanted]
-        segs.append(Segment(("bridges", bname), br.pool, br.subnet, slots))
-    return segs
+        root = domain.get(bname, bname)
+        seg = lans.setdefault(root, Segment(("bridges", root), br.pool, br.subnet, []))
+        if br.subnet is not None and seg.subnet is None:
+            seg.subnet = br.subnet
+        elif br.subnet is not None and br.subnet != seg.subnet:
+            errors.append((("bridges", bname, "subnet"), f"{bname} is trunked to {root}, whose LAN is {seg.subnet}: "
+                                                         "one LAN has one subnet"))
+        seg.slots.append((("bridges", bname), br.address))
+        seg.slots += [(("bridges", bname, "members", j), ep.address) for j, ep in enumerate(br.members)
+                      if ("bridges", bname, "members", j) in wanted]
+    return segs + list(lans.values())
 
 
-def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, errors: Errors) -> dict:
-    """Each node's routes: its own, plus a default via each gateway bridge it is a member of."""
+def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, domain: dict[str, str],
+            errors: Errors) -> dict:
+    """Each node's routes: its own, plus a default via each gateway bridge on its LAN
+    (a member of a bridge trunked to the gateway's counts too)."""
     routes: dict[str, tuple[Route, ...]] = {}
     gateways: dict[str, list[Route]] = {}
     by_name = {(b.name, b.node): b for b in result.bridges}
@@ -218,8 +248,9 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, er
         if not br.gateway:
             continue
         bdev = by_name.get((bname, br.node))
+        lan = trunks.members_of(domain.get(bname, bname), topo.bridges, domain) or [bname]
         for addr in (bdev.addresses if bdev else ()):
-            for ep in br.members:
+            for ep in (ep for b in lan for ep in topo.bridges[b].members):
                 gateways.setdefault(ep.node, []).append(Route(to="default", via=addr.ip))
     for name, spec in nodes.items():
         own = list(spec.routes)

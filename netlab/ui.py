@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
+import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -11,6 +14,8 @@ from typing import Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from netlab.errors import NetlabError
 
 err = Console(stderr=True)
 out = Console()
@@ -43,3 +48,63 @@ def fail(exc: Exception, as_json: bool, code: int = 1) -> None:
     else:
         err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def _kernel_error(exc: BaseException) -> bool:
+    """An OSError, or pyroute2's NetlinkError (a kernel errno that is not an OSError)."""
+    netlink = sys.modules.get("pyroute2.netlink.exceptions")  # not imported: none can have been raised
+    return isinstance(exc, OSError) or bool(netlink and isinstance(exc, netlink.NetlinkError))
+
+
+def describe(exc: BaseException) -> str:
+    """The message of a NetlabError; for a kernel error its errno name and text, the file
+    it concerns, and a hint where the cause is a missing privilege."""
+    if isinstance(exc, NetlabError) or not _kernel_error(exc):
+        return str(exc)
+    code = getattr(exc, "errno", None) or getattr(exc, "code", None)
+    standard = os.strerror(code) if isinstance(code, int) else ""
+    text = getattr(exc, "strerror", None) or standard or str(exc)
+    if standard and standard not in text:  # e.g. PermissionError(1, "unshare"): say what failed and why
+        text = f"{text}: {standard}"
+    where = [str(f) for f in (getattr(exc, "filename", None), getattr(exc, "filename2", None)) if f]
+    name = errno.errorcode.get(code, "") if isinstance(code, int) else ""
+    said = f"{text}{': ' + ' -> '.join(where) if where else ''}{f' ({name})' if name else ''}"
+    if code in (errno.EPERM, errno.EACCES):
+        said += ("; netlab needs root for this: run it with sudo" if os.geteuid() != 0 else
+                 "; netlab runs as root but lacks a capability it needs (CAP_NET_ADMIN, CAP_SYS_ADMIN): "
+                 "in a container, run it with --privileged")
+    return said
+
+
+def exit_code(exc: BaseException) -> int:
+    """2 for what the user gave wrong (a bad topology file, an unknown name), 1 for the rest."""
+    return getattr(exc, "exit_code", 1)
+
+
+def reporting(command: Callable) -> Callable:
+    """``command`` with a NetlabError or kernel error reported as ``fail`` does, never as a traceback."""
+    if getattr(command, "__netlab_reporting__", False):
+        return command
+
+    @functools.wraps(command)
+    def reported(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except Exception as exc:
+            if not (isinstance(exc, NetlabError) or _kernel_error(exc)):
+                raise
+            as_json = bool(kwargs.get("as_json"))
+            fail(exc if isinstance(exc, NetlabError) else NetlabError(describe(exc)), as_json, exit_code(exc))
+
+    reported.__netlab_reporting__ = True  # type: ignore[attr-defined]
+    return reported
+
+
+def report_errors(app: typer.Typer) -> None:
+    """Wrap every command of ``app`` and of its sub-command groups (bench, lab, traffic, and
+    any added later) in ``reporting``: the one place CLI errors become messages."""
+    for info in app.registered_commands:
+        info.callback = reporting(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            report_errors(group.typer_instance)

@@ -16,12 +16,12 @@ trap 'case "$engine" in started*) scripts/start-dockerd.sh stop >/dev/null ;; es
 if [ "$MODE" = short ]; then
   deploy_nodes=(100); paths_args=(--rounds 2 --engine builtin); conns_target=40000
 else
-  deploy_nodes=(500 1000); paths_args=(--rounds 5 --engine all); conns_target=1000000
+  deploy_nodes=(500 1000,2000,5000,10000); paths_args=(--rounds 5 --engine all); conns_target=1000000
 fi
 
 for n in "${deploy_nodes[@]}"; do
-  echo "== bench deploy: $n nodes"
-  $NETLAB bench deploy --nodes "$n" --json | tee "$OUT/deploy-$n.json"
+  echo "== bench deploy: $n hosts"
+  $NETLAB bench deploy --nodes "$n" --json | tee "$OUT/deploy-${n//,/-}.json"
 done
 
 echo "== bench paths"

@@ -2,16 +2,19 @@
 # Make a local Debian base image for netlab's Dockerfile where no registry can be pulled:
 # mmdebstrap builds a bookworm root file system from Debian's packages (python3,
 # python3-venv, iproute2, nftables, libnftables1) into a tarball, and `docker import`
-# turns it into an image. An image already tagged so is kept: it is built once.
+# turns it into an image. An image already tagged so is kept: it is built once. The default
+# tag carries a hash of the suite and package list, so a base that an older version of this
+# script made (other packages) is not taken for this one's.
 #
-#   scripts/docker-base.sh [TAG]     prints the tag (default netlab-base:bookworm)
-#   docker build --network=host --build-arg BASE=netlab-base:bookworm -t netlab .
+#   scripts/docker-base.sh [TAG]     prints the tag (default netlab-base:bookworm-<hash>)
+#   docker build --network=host --build-arg BASE="$(scripts/docker-base.sh)" -t netlab .
 #
 # The base trusts the certificates this machine trusts (its CA bundle is copied in),
 # so pip inside the build works behind the same TLS-inspecting proxy as the host.
 set -euo pipefail
-TAG=${1:-netlab-base:bookworm}
 SUITE=${NETLAB_BASE_SUITE:-bookworm}
+pkgs=python3,python3-venv,iproute2,nftables,libnftables1,iputils-ping,ca-certificates
+TAG=${1:-netlab-base:$SUITE-$(printf '%s %s' "$SUITE" "$pkgs" | sha256sum | cut -c1-8)}
 if docker image inspect "$TAG" >/dev/null 2>&1; then
   echo "$TAG"
   exit 0
@@ -19,7 +22,6 @@ fi
 command -v mmdebstrap >/dev/null || { echo "mmdebstrap is not installed (apt-get install mmdebstrap)" >&2; exit 2; }
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-pkgs=python3,python3-venv,iproute2,nftables,libnftables1,iputils-ping,ca-certificates
 hooks=()
 if [ -f /etc/ssl/certs/ca-certificates.crt ]; then
   hooks+=(--customize-hook='copy-in /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs')

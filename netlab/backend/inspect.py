@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 from pyroute2 import IPRoute
 
-from netlab.backend import netns, nft
+from netlab.backend import netns, nft, procfs
 
 _SCOPES = {0: "global", 200: "site", 253: "link", 254: "host"}
 
@@ -72,4 +72,5 @@ def _view(ipr: IPRoute, ns: str | None) -> dict:
             rules = nft.ruleset()
         except Exception as exc:  # nftables absent: say so in the view, not fail the status
             rules = [{"error": str(exc)}]
-    return {"interfaces": interfaces, "routes": routes, "nftables": rules}
+        forwarding = procfs.sysctl_read("net.ipv4.ip_forward") == "1"  # the thread's namespace's
+    return {"interfaces": interfaces, "routes": routes, "nftables": rules, "forwarding": forwarding}

@@ -29,7 +29,12 @@ from netlab.model import duration_us, percent
 
 NETLINK_ROUTE = 0
 _GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL, errno.EINVAL)
-_DELETERS = 8  # threads removing namespaces: measured best here (1 → 0.23 ms each, 8 → 0.04 ms)
+# Threads removing namespaces. Each umount(2) waits for an expedited RCU grace period
+# (namespace_unlock → synchronize_rcu_expedited), and waiters at the same moment share
+# one: 1 → 8 threads took 1,000 namespaces from 0.23 to 0.04 ms each; for 2,000 hosts
+# of a loaded machine, 8 → 64 took `down` from 2.5–3.7 s to 0.9–1.9 s (interleaved).
+_DELETERS = 8
+_DELETERS_MAX = 64
 
 
 class KernelBackend:
@@ -103,7 +108,7 @@ class KernelBackend:
         a few threads wait together, so 1,000 namespaces go in a quarter of the time."""
         for args in batch:
             self._forget(args["ns"])
-        with ThreadPoolExecutor(max_workers=_DELETERS) as pool:
+        with ThreadPoolExecutor(max_workers=min(_DELETERS_MAX, max(_DELETERS, len(batch) // 32))) as pool:
             outcomes = list(pool.map(_attempt, [functools.partial(netns.delete, a["ns"]) for a in batch]))
         failed = [(i, exc) for i, exc in enumerate(outcomes) if exc is not None]
         if failed:

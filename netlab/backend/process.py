@@ -50,7 +50,11 @@ def run(ns: str | None, argv: Sequence[str], capture: bool = False, timeout: flo
 
 
 class ProcedureError(RuntimeError):
-    """A function run in a node raised; carries the child's traceback text."""
+    """A function run in a node raised; carries the child's traceback text (``summary``: its first line)."""
+
+    @property
+    def summary(self) -> str:
+        return str(self).split("\n", 1)[0]
 
 
 def _entry(ns: str | None, fn: Callable, args: tuple, kwargs: dict, conn) -> None:

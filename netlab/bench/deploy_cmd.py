@@ -3,35 +3,82 @@
 from __future__ import annotations
 
 import typer
-
 from netlab import ui
 from netlab.bench import deploy
+
+MAX_HOSTS = 20000  # namespaces, each a mount: the machine has memory for ~60,000 (docs/bench-deploy.md)
+
+
+def _sizes(text: str) -> list[int]:
+    try:
+        sizes = [int(part.replace("_", "")) for part in text.split(",")]
+    except ValueError:
+        raise typer.BadParameter(f"{text!r}: a number of hosts, or several with commas (1000,2000,5000,10000)")
+    if not sizes or any(not 1 <= n <= MAX_HOSTS for n in sizes):
+        raise typer.BadParameter(f"{text!r}: each size from 1 to {MAX_HOSTS:,} hosts")
+    return sizes
+
+
+def _span(sp: dict, digits: int = 2) -> str:
+    same = sp["min"] == sp["max"]
+    return f"{sp['median']:.{digits}f}" + ("" if same else f" ({sp['min']:.{digits}f}–{sp['max']:.{digits}f})")
+
+
+def _line(s: dict) -> str:
+    mem, floor = s["kib_per_node"], s.get("floor")
+    text = (f"{s['hosts']:,} hosts ({s['nodes']:,} nodes): up {_span(s['up_s'])} s, down {_span(s['down_s'])} s, "
+            f"{_span(s['per_node_up_ms'], 3)} ms a node; the kernel freed them {_span(s['settle_s'])} s after down")
+    if s["still_freeing"]:
+        text += f" (still freeing {s['still_freeing']:,})"
+    if s.get("floor_error"):
+        text += f"; ip -batch floor failed: {s['floor_error']}"
+    if floor:
+        text += (f"; ip -batch floor up {_span(floor['up_s'])} s, down {_span(floor['down_s'])} s → "
+                 f"netlab up {s['up_vs_floor']}× the floor")
+    return text + f"; kernel memory a node: slab {mem['slab']} KiB, all {mem['memory']} KiB"
+
+
+def _print(body: dict) -> None:
+    ui.out.print(f"bench deploy, {body['shape']}: median (min–max) of the rounds", highlight=False)
+    for s in body["sizes"]:
+        ui.out.print("  " + _line(s), highlight=False)
+    if body.get("per_node_vs_smallest"):
+        ui.out.print("time per node relative to the smallest size: "
+                     + ", ".join(f"{n:,}: {r}×" for n, r in body["per_node_vs_smallest"].items()), highlight=False)
+    if body.get("failed"):
+        ui.out.print(f"[red]stopped at {body['failed']['hosts']:,} hosts:[/] {body['failed']['error']}", highlight=False)
+    for t in body["targets"]:
+        mark = {True: "[green]met[/]", False: "[red]not met[/]", None: "not measured"}[t["met"]]
+        ui.out.print(f"  {t['target']}: {mark} — {t['detail']}", highlight=False)
+    ref = body.get("mininet")
+    if ref and ref["ok"]:
+        ui.out.print(f"mininet: {ref['total_s']:.2f} s → netlab is {body['speedup_vs_mininet']}× faster",
+                     highlight=False)
+    elif ref:
+        ui.out.print(f"mininet failed ({ref['command']}): no side-by-side figure", highlight=False)
 
 
 def register(bench_app: typer.Typer) -> None:
     @bench_app.command("deploy")
-    def deploy_cmd(nodes: int = typer.Option(500, "--nodes", min=1, max=4000),
-                   rounds: int = typer.Option(3, "--rounds", min=1),
+    def deploy_cmd(nodes: str = typer.Option("500", "--nodes", help="Hosts; several sizes with commas, e.g. "
+                                             "1000,2000,5000,10000 (time per node as N grows)."),
+                   shape: str = typer.Option("star", "--shape", help="star (one LAN, trunked bridges past 500) "
+                                             "or tree (bridges 32 wide, hosts at the leaves)"),
+                   rounds: int = typer.Option(0, "--rounds", min=0, help="Rounds per size (default: 3 up to "
+                                              "1,000 hosts, else 1)."),
+                   floor: bool = typer.Option(True, "--floor/--no-floor",
+                                              help="Also time the ip -batch floor of the same star, interleaved."),
                    compare: bool = typer.Option(True, "--compare/--no-compare",
-                                                help="Also time Mininet's `mn` on the same star, if installed."),
-                   lab: str = typer.Option(deploy.LAB, "--lab", help="Lab name of the star."),
+                                                help="Also time Mininet's `mn` on the first size, if installed."),
+                   lab: str = typer.Option(deploy.LAB, "--lab", help="Lab name."),
                    as_json: bool = typer.Option(False, "--json")) -> None:
-        """Bring up and tear down a star of N netns hosts on one bridge; print seconds."""
-        result = deploy.compare(nodes, rounds, compare, lab)
+        """Bring up and tear down big labs; seconds, time per node, kernel memory per node, ratio to ip -batch."""
+        sizes = _sizes(nodes)
+        if shape not in ("star", "tree"):
+            raise typer.BadParameter(f"--shape {shape!r}: star or tree")
+        rounds = rounds or (3 if max(sizes) <= 1000 else 1)
+        body = deploy.run(sizes, shape, rounds, floor, compare, ui.progress, lab)  # errors: ui.report_errors
         if as_json:
-            ui.emit_json(result)
-            return
-        settled = f"; the kernel freed the namespaces {result['settle_s']:.2f} s after down" \
-            if result["settle_s"] is not None else ""
-        ui.out.print(f"{nodes} nodes: up {result['up_s']:.3f} s, down {result['down_s']:.3f} s, "
-                     f"total {result['total_s']:.3f} s (best of {rounds}{settled})", highlight=False)
-        ref = result.get("mininet")
-        if ref and ref["ok"]:
-            ui.out.print(f"mininet: {ref['total_s']:.2f} s → netlab is {result['speedup_vs_mininet']}× faster",
-                         highlight=False)
-        elif ref:
-            ui.out.print(f"mininet failed ({ref['command']}): no side-by-side figure", highlight=False)
-        elif compare:
-            ui.out.print("mininet (`mn`) not installed: no side-by-side figure "
-                         "(issue figure: mininet 2.3.0 takes 22 s for 500 hosts here; docs/bench-deploy.md)",
-                         highlight=False)
+            ui.emit_json(body)
+        else:
+            _print(body)

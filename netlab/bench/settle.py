@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from netlab.backend.procfs import namespaces_alive
+from netlab.backend.reclaim import alive as namespaces_alive
 
 
 def settle(baseline: int | None, timeout: float, slack: int = 8) -> float | None:

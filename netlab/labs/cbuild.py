@@ -31,6 +31,14 @@ def cache_dir() -> Path:
     return Path(base) / "netlab"
 
 
+def _key(text: bytes, cc: str, libs: tuple[str, ...]) -> str:
+    """Source, flags, libraries and the compiler itself (its file, so an upgraded gcc builds anew)."""
+    real = os.path.realpath(cc)
+    st = os.stat(real)
+    who = f"{real}\0{st.st_size}\0{st.st_mtime_ns}"
+    return hashlib.sha256(text + "\0".join((*FLAGS, *libs, who)).encode()).hexdigest()[:16]
+
+
 def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
     """The path of an executable compiled from ``source`` (a .c file); compiled if not cached."""
     source = Path(source)
@@ -38,14 +46,14 @@ def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
         text = source.read_bytes()
     except OSError as exc:
         raise NetlabError(f"C helper {source}: {exc.strerror or exc}") from None
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:  # looked up first: a binary cached earlier does not hide a machine without a compiler
+        raise NetlabError(f"C helper {source.name} needs a C compiler: install gcc (`make install`)")
     headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))  # what "x.h" includes find
-    key = hashlib.sha256(text + headers + "\0".join(FLAGS + libs).encode()).hexdigest()[:16]
+    key = _key(text + headers, cc, libs)
     out = cache_dir() / f"{source.parent.name}-{source.stem}-{key}"  # e.g. thundering-herd-herd-<key>
     if out.exists():
         return out
-    cc = shutil.which("cc") or shutil.which("gcc")
-    if cc is None:
-        raise NetlabError(f"C helper {source.name} needs a C compiler: install gcc (`make install`)")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
     done = subprocess.run([cc, *FLAGS, "-o", str(tmp), str(source), *(f"-l{lib}" for lib in libs)],

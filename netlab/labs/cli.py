@@ -9,16 +9,12 @@ import typer
 from rich.table import Table
 
 from netlab import signals, ui
-from netlab.errors import NetlabError
+from netlab.errors import UsageError
 from netlab.labs import checks, discover, report, runner
 from netlab.labs.spec import LabSpec
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 VERDICT_STYLE = {"pass": "[green]pass[/]", "fail": "[red]fail[/]", "skip": "[yellow]skip[/]"}
-
-
-def _fail(exc: NetlabError, as_json: bool) -> None:
-    ui.fail(exc, as_json, 2)
 
 
 def _duration(spec: LabSpec) -> str:
@@ -27,10 +23,7 @@ def _duration(spec: LabSpec) -> str:
 
 def list_cmd(as_json: bool = JSON) -> None:
     """The labs: name, book chapter, question, how long a run takes."""
-    try:
-        specs = discover.discover()
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    specs = discover.discover()
     if as_json:
         ui.emit_json([{"name": s.name, "chapter": list(s.chapter), "question": s.question,
                        "duration_s": {"short": s.duration.short, "full": s.duration.full}} for s in specs])
@@ -43,10 +36,7 @@ def list_cmd(as_json: bool = JSON) -> None:
 
 def show_cmd(name: str, as_json: bool = JSON) -> None:
     """A lab's question, topology, steps and checks."""
-    try:
-        spec = discover.find(name)
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    spec = discover.find(name)
     if as_json:
         topo_text = spec.topology_path.read_text() if spec.topology_path else None
         ui.emit_json({**spec.model_dump(mode="json"), "topology_text": topo_text})
@@ -90,12 +80,9 @@ def run_cmd(names: Optional[list[str]] = typer.Argument(None, help="Lab names (s
             as_json: bool = JSON) -> None:
     """Run labs: progress, then each check's claim, figure and verdict. Exit 0 only if
     no check failed (a lab skipped for a missing kernel feature does not fail)."""
-    try:
-        specs = discover.discover() if all_labs else [discover.find(n) for n in names or ()]
-        if not specs:
-            raise NetlabError("give lab names or --all (`netlab lab list` shows them)")
-    except NetlabError as exc:
-        _fail(exc, as_json)
+    specs = discover.discover() if all_labs else [discover.find(n) for n in names or ()]
+    if not specs:
+        raise UsageError("give lab names or --all (`netlab lab list` shows them)")
     results = []
     try:
         for spec in specs:

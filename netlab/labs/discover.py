@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from netlab import content
-from netlab.errors import NetlabError, TopologyError
+from netlab.errors import NetlabError, TopologyError, UsageError
 from netlab.labs import spec as labspec
 from netlab.labs.spec import LabSpec
 
@@ -50,4 +50,4 @@ def find(name: str, root: Path | None = None) -> LabSpec:
     for spec in specs:
         if spec.name == name:
             return spec
-    raise NetlabError(f"no lab named {name!r}; labs: {', '.join(s.name for s in specs)}")
+    raise UsageError(f"no lab named {name!r}; labs: {', '.join(s.name for s in specs)}")

@@ -7,7 +7,9 @@ import platform
 import time
 from pathlib import Path
 
-from netlab.labs import charts
+from netlab.errors import NetlabError
+from netlab.graph import report_picture
+from netlab.labs import charts, discover, runner
 from netlab.labs.checks import format_value
 from netlab.labs.runner import LabResult
 
@@ -38,7 +40,16 @@ def _lab_section(result: LabResult, folder: Path) -> list[str]:
     for series in result.series:
         png = charts.draw(series, folder / f"{result.name}-{series.name}.png")
         lines += [f"![{series.title}]({png.name})", ""]
-    return lines
+    return lines + _network(result, folder)
+
+
+def _network(result: LabResult, folder: Path) -> list[str]:
+    """The picture of the lab's network, as its topology built it (the lab is down by now)."""
+    try:
+        topo = runner.topology(discover.find(result.name), result.run_name)
+    except NetlabError:
+        return []
+    return report_picture(topo, folder, f"{result.name}-network") if topo is not None else []
 
 
 def write(results: list[LabResult], folder: Path) -> Path:

@@ -8,7 +8,7 @@ import os
 from typing import Any
 
 from netlab import names, state
-from netlab.backend.process import NodeProcess
+from netlab.backend.process import NodeProcess, ProcedureError
 from netlab.errors import NetlabError
 from netlab.traffic import capture as capture_mod
 from netlab.traffic import craft as craft_mod
@@ -31,6 +31,10 @@ def in_node(lab: str, node: str, fn, *args: Any, timeout: float, **kwargs: Any) 
     proc = NodeProcess(_node_ns(lab, node), fn, *args, **kwargs)
     try:
         return proc.result(timeout)
+    except ProcedureError as exc:  # the child's traceback stays on the exception, not on the terminal
+        raise NetlabError(f"{proc.name} in {lab}/{node}: {exc.summary}") from exc
+    except TimeoutError as exc:
+        raise NetlabError(f"{lab}/{node}: {exc}") from None
     finally:
         proc.stop()
 

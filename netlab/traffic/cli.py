@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from netlab import ui
-from netlab.errors import NetlabError
+from netlab.errors import UsageError
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 
@@ -18,10 +18,6 @@ def _done(result, as_json: bool, text: str) -> None:
         ui.emit_json(result)
     else:
         ui.out.print(text, highlight=False, markup=False)
-
-
-def _fail(exc: Exception, as_json: bool) -> None:
-    ui.fail(exc, as_json, 1)
 
 
 def synflood_cmd(lab: str, node: str, to: str = typer.Option(..., "--to", help="Target address in the lab."),
@@ -34,10 +30,7 @@ def synflood_cmd(lab: str, node: str, to: str = typer.Option(..., "--to", help="
     """SYN flood at a port: prebuilt SYNs on one reused raw socket."""
     from netlab.traffic import api
 
-    try:
-        r = api.synflood(lab, node, to, port, count, seconds, hold)
-    except (NetlabError, RuntimeError, OSError) as exc:
-        _fail(exc, as_json)
+    r = api.synflood(lab, node, to, port, count, seconds, hold)
     _done(r, as_json, f"{r['sent']:,} SYNs {r['src']} → {r['dst']}:{r['dport']} in {r['seconds']} s "
                       f"({r['pps']:,} packets/s, {r['distinct']} source ports)")
 
@@ -50,11 +43,8 @@ def sweep_cmd(lab: str, node: str, subnet: str = typer.Argument(..., help="e.g. 
     from netlab.traffic import api
 
     if mode not in ("arp", "ping"):
-        _fail(NetlabError(f"--mode {mode!r}: use arp or ping"), as_json)
-    try:
-        hosts = api.sweep(lab, node, subnet, mode, seconds)
-    except (NetlabError, RuntimeError, OSError) as exc:
-        _fail(exc, as_json)
+        raise UsageError(f"--mode {mode!r}: use arp or ping")
+    hosts = api.sweep(lab, node, subnet, mode, seconds)
     _done(hosts, as_json, "\n".join(f"{h['ip']}  {h.get('mac', '')}".rstrip() for h in hosts) or "no answer")
 
 
@@ -67,10 +57,7 @@ def capture_cmd(lab: str, node: str, output: Path = typer.Option(..., "-w", "--w
     """Capture in a node to a pcap file (AsyncSniffer), bounded by count and time."""
     from netlab.traffic import api
 
-    try:
-        r = api.capture(lab, node, str(output), iface, bpf, count, seconds)
-    except (NetlabError, RuntimeError, OSError) as exc:
-        _fail(exc, as_json)
+    r = api.capture(lab, node, str(output), iface, bpf, count, seconds)
     _done(r, as_json, f"{r['packets']} packets → {r['path']}")
 
 
@@ -86,17 +73,14 @@ def craft_cmd(lab: str, node: str, to: str = typer.Option(..., "--to"),
     from netlab.traffic import api
 
     if proto not in ("tcp", "udp", "icmp"):
-        _fail(NetlabError(f"--proto {proto!r}: use tcp, udp or icmp"), as_json)
-    try:
-        if handshake:
-            r = api.handshake(lab, node, to, dport)
-            text = f"handshake with {to}:{dport} from port {r['sport']}: {r['state']}"
-        else:
-            r = api.craft(lab, node, to, count, proto=proto, dport=dport, sport=sport, flags=flags, ttl=ttl)
-            text = "\n".join([f"sent {r['count']} × {r['sent']}", *(f"  ← {a}" for a in r["answers"]),
-                              f"  {r['unanswered']} unanswered"])
-    except (NetlabError, RuntimeError, OSError) as exc:
-        _fail(exc, as_json)
+        raise UsageError(f"--proto {proto!r}: use tcp, udp or icmp")
+    if handshake:
+        r = api.handshake(lab, node, to, dport)
+        text = f"handshake with {to}:{dport} from port {r['sport']}: {r['state']}"
+    else:
+        r = api.craft(lab, node, to, count, proto=proto, dport=dport, sport=sport, flags=flags, ttl=ttl)
+        text = "\n".join([f"sent {r['count']} × {r['sent']}", *(f"  ← {a}" for a in r["answers"]),
+                          f"  {r['unanswered']} unanswered"])
     _done(r, as_json, text)
 
 

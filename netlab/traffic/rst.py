@@ -12,6 +12,7 @@ import contextlib
 from collections.abc import Iterator
 
 from netlab.backend import nft
+from netlab.errors import NetlabError
 
 TABLE = "netlab_traffic"
 
@@ -21,12 +22,19 @@ def rst_rule(dst: str, dport: int) -> str:
     return f"ip daddr {dst} tcp dport {int(dport)} tcp flags & rst == rst drop"
 
 
+def _nft(text: str) -> None:
+    try:
+        nft.command(text)
+    except RuntimeError as exc:  # a traffic tool's error, said without a traceback
+        raise NetlabError(str(exc)) from None
+
+
 @contextlib.contextmanager
 def rst_suppressed(dst: str, dport: int) -> Iterator[None]:
     """For the body, this process's namespace sends no RST to dst:dport."""
-    nft.command(f"add table inet {TABLE}; add chain inet {TABLE} output {{ type filter hook output priority 0; }}; "
+    _nft(f"add table inet {TABLE}; add chain inet {TABLE} output {{ type filter hook output priority 0; }}; "
          f"add rule inet {TABLE} output {rst_rule(dst, dport)}")
     try:
         yield
     finally:
-        nft.command(f"delete table inet {TABLE}")
+        _nft(f"delete table inet {TABLE}")

@@ -38,6 +38,7 @@ def test_every_path_measured_and_reported(lab_name, tmp_path):
     # 127.0.0.1 crosses no NIC but still pays a NET_RX softirq: one netif_rx per packet, two per round trip
     loop = next(r for r in res["paths"] if r["name"] == "loopback")["cost"]["rr"]
     assert 1.9 <= loop["netif_rx"] <= 2.5 and 1.9 <= loop["net_rx_softirqs"] <= 2.5, loop
+    assert "tracefs" in res["env"]["tools"]["tracefs"]  # mounted, or read in a private mount namespace
     assert res["env"]["nodes"][f"{lab_name}/gw"]["nft_rules"] >= 1
     assert (tmp_path / "report.md").exists() and (tmp_path / "ratio.png").exists()
     assert "idle CPUs:" in (tmp_path / "report.md").read_text()

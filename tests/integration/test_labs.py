@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from netlab import names, state
+from netlab import deploy, names, state
 from netlab import node as nodeexec
 from netlab.backend import netns
 from netlab.backend import procfs as probe
@@ -39,11 +40,9 @@ def root_sysctls() -> dict[str, str]:
     return {k: probe.sysctl_get(None, k) for k in ROOT_SYSCTLS if os.path.exists(probe.sysctl_path(k))}
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("name", [s.name for s in discover.discover()])
-def test_lab_short_form_passes(name):
+def _lab_passes(name: str, short: bool) -> None:
     before = root_sysctls()
-    result = runner.run(discover.find(name), short=True)
+    result = runner.run(discover.find(name), short=short)
     assert not lab_leftovers(result.run_name), lab_leftovers(result.run_name)
     assert root_sysctls() == before, "a lab changed a sysctl of the root namespace"
     failed = [f"{c.id}: measured {c.measured_text()}, expected {c.expected} ({c.note})"
@@ -56,33 +55,61 @@ def test_lab_short_form_passes(name):
     assert all(c.verdict == "pass" for c in result.checks)
 
 
-def _run_name_of(proc: subprocess.Popen, prefix: str, before: frozenset[str] = frozenset(),
-                 timeout: float = 30) -> str:
-    """The run's lab: one named ``prefix``* that was not there before (another run of the same lab
-    may be up on a shared machine)."""
+LABS = [s.name for s in discover.discover()]  # every lab found, new ones included
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", LABS)
+def test_lab_short_form_passes(name):
+    _lab_passes(name, short=True)
+
+
+@pytest.mark.full
+@pytest.mark.timeout(1800)
+@pytest.mark.parametrize("name", LABS)
+def test_lab_full_form_passes(name):
+    """The full parameters (`netlab lab run NAME`): `make labs`, not `make test`."""
+    _lab_passes(name, short=False)
+
+
+def _run_name_of(proc: subprocess.Popen, prefix: str, timeout: float = 30) -> str:
+    """The lab ``proc`` brought up: its record names ``proc`` as the writer. Not merely the
+    first lab named ``prefix*``: a run killed earlier (this machine's history, or another
+    person's) may have left one."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = [lab for lab in state.labs() if lab.startswith(prefix) and lab not in before]
-        if found:
-            return found[0]
+        for lab in state.labs():
+            if lab.startswith(prefix) and _writer(lab) == proc.pid:
+                return lab
         assert proc.poll() is None, proc.stderr.read()
         time.sleep(0.05)
     raise AssertionError(f"no lab {prefix}* came up")
 
 
+def _writer(lab: str) -> int | None:
+    try:
+        with open(names.state_file(lab)) as fh:
+            return json.load(fh).get("pid")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 @contextlib.contextmanager
 def _running(name: str, *args: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """`netlab lab run NAME ARGS` in a child process: (the process, its run's lab name);
-    killed at the end if it still runs."""
-    before = set(state.labs())
+    killed at the end if it still runs, and its lab taken down then."""
     proc = subprocess.Popen([sys.executable, "-m", "netlab", "lab", "run", name, *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    lab = None
     try:
-        yield proc, _run_name_of(proc, f"lb-{name}-", before)
+        lab = _run_name_of(proc, f"lb-{name}-")
+        yield proc, lab
     finally:
-        if proc.poll() is None:
+        if proc.poll() is None:  # the test itself failed: kill the run, and take its lab down too
             proc.kill()
             proc.wait()
+            if lab and lab in state.records():
+                deploy.down(lab)
 
 
 def _sigterm(proc: subprocess.Popen) -> str:
@@ -107,7 +134,7 @@ def test_lab_interrupted_midway_leaves_nothing():
     """SIGTERM while the procedure runs (an nftables rule and a blocked connect() in flight)."""
     with _running("syn-retransmit", "--short") as (proc, lab):
         server = names.netns(lab, "server")
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 90  # a loaded shared machine took more than 20 s to get there
         while "netlab_lab" not in _nft_tables(lab, "server"):
             assert time.monotonic() < deadline, "the lab never added its nftables rule"
             time.sleep(0.05)

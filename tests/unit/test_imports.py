@@ -18,13 +18,15 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("netlab.values", "netlab.model", "netlab.problems")),
     ("backend", ("netlab.backend",)),
     ("kinds", ("netlab.kinds",)),
-    ("description", ("netlab.yamlread", "netlab.addressing", "netlab.resolve", "netlab.loader", "netlab.schema")),
+    ("description", ("netlab.yamlread", "netlab.trunks", "netlab.addressing", "netlab.resolve", "netlab.loader",
+                     "netlab.schema")),
     ("plan", ("netlab.ops", "netlab.plan", "netlab.preflight", "netlab.executor", "netlab.state")),
     ("lab", ("netlab.node", "netlab.deploy", "netlab.status", "netlab.live")),
     ("api", ("netlab", "netlab.builder", "netlab.lifecycle")),
-    ("uses", ("netlab.labs", "netlab.traffic", "netlab.bench", "netlab.content")),
+    ("uses", ("netlab.labs", "netlab.traffic", "netlab.bench", "netlab.content", "netlab.generate", "netlab.graph")),
     ("cli", ("netlab.cli", "netlab.cli_bench", "netlab.cli_live", "netlab.__main__", "netlab.labs.cli",
-             "netlab.traffic.cli", "netlab.bench.conns.cli", "netlab.bench.paths.cli", "netlab.bench.deploy_cmd")),
+             "netlab.traffic.cli", "netlab.bench.conns.cli", "netlab.bench.paths.cli", "netlab.bench.deploy_cmd",
+             "netlab.generate.cli", "netlab.graph.cli")),
 ]
 
 
@@ -108,7 +110,9 @@ def layer(module: str) -> int | None:
     best, found = -1, None
     for level, (_, prefixes) in enumerate(LAYERS):
         for prefix in prefixes:
-            if (module == prefix or module.startswith(prefix + ".")) and len(prefix) > best:
+            # "netlab" is the package's own face only, not everything under it
+            below = prefix != "netlab" and module.startswith(prefix + ".")
+            if (module == prefix or below) and len(prefix) > best:
                 best, found = len(prefix), level
     return found
 

@@ -104,3 +104,30 @@ def test_flagged_rounds_left_out_of_ratios_while_enough_clean_ones_remain():
     veth = next(r for r in res["paths"] if r["name"] == "veth")
     assert veth["ratios"]["rr_tps"] == {"median": 0.9, "min": 0.9, "max": 0.9, "n": 3, "rounds": "clean"}
     assert veth["ratio_to_loopback"] == 0.9 and veth["spread"]["rr_tps"]["min"] == 4000  # raw figures keep it
+
+
+def test_a_machine_without_tracepoints_gives_a_whole_result(tmp_path, capsys):
+    """No tracefs and no way to mount one: the tracepoint figures are None with the reason,
+    and every consumer (rows, JSON, table, report, charts) copes."""
+    from netlab.bench.paths import cli as paths_cli
+
+    why = "no tracefs mounted at /sys/kernel/tracing, and mounting one needs root"
+    samples = _samples()
+    for s in samples:
+        if "cost" in s:
+            s["cost"].update(netif_rx=None, net_rx_softirqs=None, netif_rx_note=why, net_rx_softirqs_note=why)
+    defs = definitions.select(["loopback", "veth", "nat"])
+    res = results.build(opts={"lab": "bp", "engine": "builtin", "rounds": 3, "seconds": 1.0, "warmup": 0.3},
+                        defs=defs, metrics=["rr", "stream"], engines=("builtin",), samples=samples, errors={},
+                        env={"kernel": "x", "tools": {"tracepoint": f"unavailable: {why}", "tracefs": why}},
+                        calibration=None, notes=[], cores={"client": 0, "server": 1, "same_core": False}, elapsed=1.0)
+    json.loads(json.dumps(res))
+    loop = next(r for r in res["paths"] if r["name"] == "loopback")
+    assert loop["cost"]["rr"]["netif_rx"] is None and loop["cost"]["rr"]["netif_rx_note"] == why
+    assert loop["cost"]["rr"]["cpu_us"] == 20.0 and loop["rr_tps"] == 40000
+    paths_cli.print_table(res)
+    assert "loopback" in capsys.readouterr().out
+    written = report.write(res, str(tmp_path))
+    text = (tmp_path / "report.md").read_text()
+    assert f"Not counted: {why}" in text and "| loopback | rr (per transaction) | 20.0 | – | – |" in text
+    assert all((tmp_path / c).stat().st_size > 0 for c in report.CHARTS) and len(written["charts"]) == 3

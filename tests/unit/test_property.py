@@ -45,7 +45,8 @@ ENDPOINT = {"interface": IFNAMES, "address": ADDRESS, "mac": MAC, "mtu": MTU}
 IMPAIRMENTS = {"rate": RATE, "loss": LOSS, "delay": st.sampled_from(["10ms", "500us"])}
 LINK = {**IMPAIRMENTS, "mtu": MTU, "subnet": NET, "pool": st.sampled_from(["p2p", "lan"])}
 BRIDGE = {**IMPAIRMENTS, "address": ADDRESS, "gateway": st.booleans(), "subnet": NET,
-          "pool": st.sampled_from(["lan", "p2p"]), "mtu": MTU, "stp": st.booleans()}
+          "pool": st.sampled_from(["lan", "p2p"]), "mtu": MTU, "stp": st.booleans(),
+          "trunks": st.lists(st.sampled_from(["br0", "br1"]), max_size=2)}
 ROUTE = {"to": st.sampled_from(["default", "198.18.9.0/24", "2001:2:9::/64"]), "metric": st.integers(0, 2**32 - 1),
          "dev": IFNAMES, "via": st.sampled_from(["198.18.0.1", "198.19.0.1", "2001:2::1"])}
 NODE = {"kind": st.sampled_from(["netns", "host"]), "forwarding": st.booleans(), "sysctls": SYSCTLS,
@@ -88,6 +89,8 @@ def topologies(draw) -> dict:
         members = draw(st.lists(st.sampled_from(nodes[1:]), unique=True, min_size=1))
         out["bridges"] = {"br0": draw(_optional(BRIDGE, node=st.just(nodes[0]),
                                                 members=st.just([draw(_endpoint(m)) for m in members])))}
+        if draw(st.booleans()):  # a second bridge, trunked to the first (or not: then a loop, itself, ...)
+            out["bridges"]["br1"] = draw(_optional(BRIDGE, node=st.just(nodes[0])))
     if draw(st.booleans()):
         out["defaults"] = draw(_optional({"sysctls": SYSCTLS, "forwarding": st.booleans()}))
     if draw(st.booleans()):

@@ -13,7 +13,7 @@ processes import it at start-up.
 """
 
 from netlab.backend.procfs.machine import (  # noqa: F401
-    cpu_model, cpu_pressure, cpu_times, interrupts, machine_cpu, meminfo, namespaces_alive, slab_bytes, slabinfo,
+    arp_entries, cpu_model, cpu_pressure, cpu_times, interrupts, machine_cpu, meminfo, namespaces_alive, slab_bytes, slabinfo,
     softirqs, softirqs_per_cpu, softnet)
 from netlab.backend.procfs.namespace import (  # noqa: F401
     netdev, nstat, sockstat, sysctl_get, sysctl_path, sysctl_read, sysctl_set)

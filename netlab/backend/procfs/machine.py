@@ -79,3 +79,11 @@ def cpu_pressure() -> int | None:
         return int(text("/proc/pressure/cpu").splitlines()[0].rsplit("total=", 1)[1])
     except (OSError, IndexError, ValueError):
         return None
+
+
+def arp_entries() -> int | None:
+    """Entries of the IPv4 neighbour table, which every namespace shares (/proc/net/stat/arp_cache)."""
+    try:
+        return int(text("/proc/net/stat/arp_cache").splitlines()[1].split()[0], 16)
+    except (OSError, ValueError, IndexError):
+        return None

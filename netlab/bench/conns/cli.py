@@ -63,7 +63,6 @@ def register(bench_app: typer.Typer) -> None:
         """Open many concurrent TCP connections between two lab namespaces; print time, rate and
         the kernel's and user space's bytes per connection."""
         from netlab.bench.conns import limits, plan as planning, report, runner
-        from netlab.errors import NetlabError
 
         try:
             goal = parse_target(target)
@@ -80,8 +79,6 @@ def register(bench_app: typer.Typer) -> None:
                 ui.emit_json(body) if as_json else ui.out.print_json(data=body)
                 return
             result = runner.run_rounds(opts, rounds)
-        except NetlabError as exc:
-            ui.fail(exc, as_json)
         except KeyboardInterrupt as exc:
             said = f"interrupted ({str(exc) or 'Ctrl-C'}): lab {lab} torn down, every worker ended"
             if as_json:

@@ -10,7 +10,7 @@ from rich.table import Table
 from netlab import ui
 from netlab.bench import cpuidle
 from netlab.bench.paths import definitions, runner
-from netlab.errors import NetlabError
+from netlab.errors import UsageError
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -93,12 +93,10 @@ def register(bench_app: typer.Typer) -> None:
             steps = runner.total_steps(opts)
             cpuidle.wait_mode(wait, {})  # a bad --wait stops here, before any lab is built
         except ValueError as exc:
-            ui.fail(exc, as_json=False, code=2)
+            raise UsageError(str(exc)) from None
         try:
             with ui.progress("bench paths", steps, enabled=not as_json) as advance:
                 result = runner.run(opts, progress=advance)
-        except NetlabError as exc:
-            ui.fail(exc, as_json=False)
         except KeyboardInterrupt:
             ui.err.print("interrupted: the lab is down, the engines are stopped", highlight=False)
             raise typer.Exit(130)

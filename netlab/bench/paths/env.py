@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from netlab import names
-from netlab.backend import netns, nft, procfs
+from netlab.backend import netns, nft, procfs, tracefs
 from netlab.bench.paths import reference, tracepoints
 from netlab.bench.paths.launch import Ends
 from netlab.errors import NetlabError
@@ -78,6 +78,7 @@ def node_counters(lab: str | None, node: str | None) -> dict:
 
 
 def tools() -> dict:
+    """Versions of the tools, whether tracepoints can be counted, and how tracefs was found."""
     perf = tracepoints.Counter.open("net:netif_rx", [os.getpid()])
     if isinstance(perf, tracepoints.Counter):
         perf.close()
@@ -85,7 +86,8 @@ def tools() -> dict:
     else:
         tracepoint = f"unavailable: {perf}"
     return {"python": sys.version.split()[0], "sockperf": reference.version("sockperf"),
-            "iperf3": reference.version("iperf3"), "tracepoint": tracepoint}
+            "iperf3": reference.version("iperf3"), "tracepoint": tracepoint,
+            "tracefs": tracefs.lookup(("net:netif_rx",)).how}
 
 
 def lab_counters(topos: Sequence[Topology]) -> dict:

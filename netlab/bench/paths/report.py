@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
-from netlab.bench.paths import counters
+from netlab import loader
+from netlab.bench.paths import counters, definitions
+from netlab.graph import report_picture
 from netlab.bench.paths.results import LATENCY
 
 CHARTS = ("latency.png", "ratio.png", "throughput.png")
@@ -212,10 +215,19 @@ def _save(fig, outdir: str, name: str) -> str:
     return path
 
 
+def _network(result: dict, outdir: str) -> str:
+    """The picture of each network the paths ran on (as its topology file builds it)."""
+    files = dict.fromkeys(definitions.PATHS[r["name"]].topology for r in result["paths"] if r["name"] in definitions.PATHS)
+    lines = ["", "## Network", ""]
+    for name in files:
+        lines += report_picture(loader.load(definitions.topology_file(name)), Path(outdir), f"network-{Path(name).stem}")
+    return "\n".join(lines)
+
+
 def write(result: dict, outdir: str) -> dict:
     """Write report.md and the charts into ``outdir``; return their paths."""
     os.makedirs(outdir, exist_ok=True)
     md = os.path.join(outdir, "report.md")
     with open(md, "w") as fh:
-        fh.write(markdown(result))
+        fh.write(markdown(result) + _network(result, outdir))
     return {"markdown": md, "charts": charts(result, outdir)}

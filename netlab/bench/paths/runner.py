@@ -82,6 +82,8 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     with signals.interruptible(), contextlib.ExitStack() as stack:
         ends, topos = _build(defs, opts, (client_cpu, server_cpu), stack, errors, skipped)
         env = environment.collect(ends, topos)
+        if opts.tracepoint and env["tools"]["tracepoint"].startswith("unavailable"):
+            notes.append(f"softirqs and netif_rx per transaction not counted: {env['tools']['tracepoint']}")
         env["cpu_idle"] = stack.enter_context(cpuidle.polling(opts.poll_idle))
         env["wait"] = cpuidle.wait_mode(opts.wait, env["cpu_idle"])
         spin = env["wait"]["mode"] == "spin"

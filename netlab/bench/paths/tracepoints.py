@@ -3,7 +3,9 @@ the engine's processes over its measured window, as ``perf stat -e … -p PID``
 does, through perf_event_open(2) so the window is exactly the engine's own.
 
 ``Counter.open`` returns a counter, or a reason why the machine has none
-(no tracefs, no permission, an architecture without the syscall number here).
+(no tracefs and no way to mount one, no permission, an architecture without
+the syscall number here). Where no tracefs is mounted, netlab.backend.tracefs
+reads the event ids from one mounted in a private mount namespace.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import os
 import platform
 import struct
 
-TRACEFS = ("/sys/kernel/tracing/events", "/sys/kernel/debug/tracing/events")
+from netlab.backend import tracefs
+
 _SYSCALL = {"x86_64": 298, "aarch64": 241, "riscv64": 241, "ppc64le": 319, "s390x": 331}
 PERF_TYPE_TRACEPOINT = 2
 PERF_FLAG_FD_CLOEXEC = 8
@@ -34,14 +37,11 @@ class _Attr(ctypes.Structure):
 
 
 def tracepoint_id(event: str) -> int:
-    group, _, name = event.partition(":")
-    for base in TRACEFS:
-        try:
-            with open(f"{base}/{group}/{name}/id") as fh:
-                return int(fh.read())
-        except OSError:
-            continue
-    raise OSError(f"no tracefs entry for {event} (is tracefs mounted at /sys/kernel/tracing?)")
+    """The id perf_event_open(2) takes for ``event`` ("group:name"); OSError naming why there is none."""
+    found = tracefs.lookup((event,))
+    if event not in found.ids:
+        raise OSError(found.missing[event])
+    return found.ids[event]
 
 
 class Counter:
