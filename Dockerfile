@@ -24,11 +24,13 @@ ARG PIP_CERT=
 WORKDIR /opt/netlab
 COPY pyproject.toml README.m[d] ./
 COPY netlab ./netlab
+# the labs and topologies ship inside the package (netlab.content): they are built in
+COPY labs ./labs
+COPY topologies ./topologies
 RUN python3 -m venv /opt/venv \
     && if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
-    && /opt/venv/bin/netlab --help >/dev/null
-COPY topologies ./topologies
+    && /opt/venv/bin/netlab --help >/dev/null && /opt/venv/bin/netlab lab list >/dev/null
 ENV PATH=/opt/venv/bin:$PATH
 ENTRYPOINT ["netlab"]
 CMD ["--help"]

@@ -10,8 +10,9 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, nodeexec, plan as planning, schema, state, status as lab_status, ui
+from netlab import deploy, loader, plan as planning, schema, signals, state, status as lab_status, ui
 from netlab.errors import UsageError
+from netlab.node import run as run_in_node
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
@@ -49,7 +50,8 @@ def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing."""
     topo = loader.load(topology)
     steps = len(planning.build(topo).steps)
-    with ui.progress(f"up {topo.name}", steps) as advance:
+    # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does
+    with ui.progress(f"up {topo.name}", steps) as advance, signals.interruptible():
         the_plan = deploy.up(topo, advance)
     if as_json:
         ui.emit_json({"ok": True, "lab": the_plan.lab, "steps": len(the_plan.steps),
@@ -66,16 +68,18 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
     if (lab is None) == (not all_labs):
         raise UsageError("give a lab name or --all")
     freeing = None
-    if all_labs:
-        labs, problems = deploy.down_all()
-    else:
-        nodes = len(state.listed_namespaces(lab))
-        target = deploy.kernel_target(lab)
-        with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
-            problems = deploy.down(lab, advance)
-        with ui.progress("the kernel frees the namespaces", nodes) as freed:
-            freeing = deploy.wait_freed(target, 10 + nodes / 500, freed)
-        labs = [lab]
+    # a second Ctrl-C or SIGTERM waits until the lab is gone, then acts (netlab.signals)
+    with signals.deferred():
+        if all_labs:
+            labs, problems = deploy.down_all()
+        else:
+            nodes = len(state.listed_namespaces(lab))
+            target = deploy.kernel_target(lab)
+            with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
+                problems = deploy.down(lab, advance)
+            with ui.progress("the kernel frees the namespaces", nodes) as freed:
+                freeing = deploy.wait_freed(target, 10 + nodes / 500, freed)
+            labs = [lab]
     if as_json:
         ui.emit_json({"ok": not problems, "down": labs, "problems": problems, "kernel_freeing": freeing})
     else:
@@ -117,16 +121,19 @@ def _print_status(view: dict) -> None:
     if view.get("error"):
         ui.err.print(f"[yellow]lab {view['lab']}:[/] {view['error']}", highlight=False)
         return
-    table = Table("node", "interface", "state", "mtu", "addresses", title=f"lab {view['lab']} ({view['status']})")
+    table = Table("node", "interface", "state", "mtu", "addresses", "impairments",
+                  title=f"lab {view['lab']} ({view['status']})")
     for node, entry in view["nodes"].items():
         if "error" in entry:
-            table.add_row(node, "-", f"[red]{entry['error']}[/]", "", "")
+            table.add_row(node, "-", f"[red]{entry['error']}[/]", "", "", "")
             continue
         for i in entry.get("interfaces", []):
             if i["name"] == "lo":
                 continue
             master = f" (port of {i['master']})" if i.get("master") else ""
-            table.add_row(node, f"{i['name']}{master}", i["state"] or "", str(i["mtu"]), " ".join(i["addresses"]))
+            shaping = " ".join(f"{k} {v}" for k, v in i.get("impairments", {}).items())
+            table.add_row(node, f"{i['name']}{master}", i["state"] or "", str(i["mtu"]), " ".join(i["addresses"]),
+                          shaping)
     ui.out.print(table)
     for node, entry in view["nodes"].items():
         for r in entry.get("routes", []):
@@ -142,7 +149,7 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
-    result = nodeexec.run(lab, node, command, capture=as_json)
+    result = run_in_node(lab, node, command, capture=as_json)
     if as_json:
         ui.emit_json({"returncode": result.returncode, "stdout": result.stdout.decode(errors="replace"),
                       "stderr": result.stderr.decode(errors="replace")})
@@ -175,14 +182,15 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
 
 
 def _register_plugins() -> None:
-    """Sub-commands that live in their own modules (bench, lab, traffic)."""
-    from netlab import cli_bench
+    """Sub-commands that live in their own modules (bench, link and impair, lab, traffic, generate, graph)."""
+    from netlab import cli_bench, cli_live
     from netlab.generate import cli as generate_cli
     from netlab.graph import cli as graph_cli
     from netlab.labs import cli as labs_cli
     from netlab.traffic import cli as traffic_cli
 
     cli_bench.register(bench_app)
+    cli_live.register(app)
     generate_cli.register(app)
     graph_cli.register(app, loader.load)
     labs_cli.register(app, bench_app)

@@ -3,29 +3,31 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from netlab import executor, kinds, names, plan as planning, preflight, state
-from netlab.backend import features, netns, reclaim
-from netlab.backend.composite import lab_backend
+from netlab import executor, kinds, names, ops, plan as planning, preflight, state
+from netlab.backend import features, inspect, netns, reclaim
+from netlab.backend.composite import CompositeBackend
 from netlab.backend.kernel import KernelBackend
 from netlab.errors import FeatureMissing, LabExists, NetlabError, NoSuchLab
 from netlab.plan import Plan
 from netlab.resolve import Topology
+from netlab.step import Step
 
 Progress = Callable[[int], None]
 
 
-def up(topo: Topology, progress: Progress | None = None) -> Plan:
-    """Build ``topo`` on the kernel, all or nothing; return the plan it carried out."""
+def up(topo: Topology, progress: Progress | None = None, extra: dict | None = None) -> Plan:
+    """Build ``topo`` on the kernel, all or nothing; return the plan it carried out.
+    ``extra`` goes into the state record beside the nodes' kinds."""
     the_plan = planning.build(topo)
     _preflight(the_plan)
     preflight.check(topo)  # what only this kernel can tell, before any change
     _kind_preflight(topo)
     # The whole plan is recorded before the first change: `down` can undo any prefix of it.
-    kinds_of = {n: s.kind for n, s in topo.nodes.items()}
-    state.write(the_plan, "building", {"kinds": kinds_of})
+    record = {"kinds": {n: s.kind for n, s in topo.nodes.items()}, **(extra or {})}
+    state.write(the_plan, "building", record)
     backend = lab_backend()
     try:
         executor.apply(the_plan.steps, backend, progress)
@@ -34,16 +36,19 @@ def up(topo: Topology, progress: Progress | None = None) -> Plan:
         raise
     finally:
         backend.close()
-    state.write(the_plan, "up", {"kinds": kinds_of})
+    state.write(the_plan, "up", record)
     return the_plan
+
+
+def lab_backend() -> CompositeBackend:
+    """The backend a lab's ops go through: the kernel's, and the backends node kinds declare."""
+    return CompositeBackend(KernelBackend(), kinds.backend_routes())
 
 
 def _kind_preflight(topo: Topology) -> None:
     """Each kind's own checks before any change (a docker node's image is on the machine)."""
     for node, spec in topo.nodes.items():
-        check = getattr(kinds.kind(spec.kind), "preflight", None)
-        if check:
-            check(topo.name, node, spec)
+        kinds.kind(spec.kind).preflight(topo.name, node, spec)
 
 
 def _preflight(the_plan: Plan) -> None:
@@ -54,16 +59,16 @@ def _preflight(the_plan: Plan) -> None:
         raise LabExists(f"namespace {taken[0]} already exists; `netlab down --all` removes netlab's leftovers")
     if os.geteuid() != 0:
         raise NetlabError("building a lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run with sudo")
-    _check_features(the_plan)
+    check_features(the_plan.steps)
 
 
-def _check_features(the_plan: Plan) -> None:
-    """Refuse, before any change, a lab that needs what this kernel lacks."""
+def check_features(steps: Iterable[Step]) -> None:
+    """Refuse, before any change, steps that need what this kernel lacks (FeatureMissing)."""
     wanted: dict[str, str] = {}
-    for step in the_plan.steps:
-        feature = planning.NEEDS.get(step.op)
+    for step in steps:
+        feature = ops.NEEDS.get(step.op)
         if feature and feature not in wanted:
-            wanted[feature] = planning.describe(step)
+            wanted[feature] = ops.describe(step)
     lacking = features.missing(list(wanted))
     if lacking:
         lines = [f"{f} ({why}), needed by: {wanted[f]}" for f, why in lacking.items()]
@@ -133,9 +138,7 @@ def _sweep(lab: str | None, listed: set[str] = frozenset()) -> list[str]:
     labelled with the lab)."""
     problems = _sweep_namespaces(lab, listed) + _sweep_root_links(lab)
     for kind in kinds.KINDS.values():
-        sweep = getattr(kind, "sweep_all", None)
-        if sweep:
-            problems += sweep(lab)
+        problems += kind.sweep(lab)
     return problems
 
 
@@ -156,16 +159,17 @@ def _sweep_root_links(lab: str | None) -> list[str]:
     """Links in the root namespace whose alias marks them as a lab's with no record
     (made for a `kind: host` node, then the record was lost)."""
     live = set(state.labs())
-    backend = KernelBackend()
     try:
-        for link in backend.ipr(None).get_links():
-            owner = names.parse_mark(link.get_attr("IFLA_IFALIAS"))
-            if owner and owner[0] not in live and (lab is None or owner[0] == lab):
-                backend.link_delete(None, link.get_attr("IFLA_IFNAME"))
-    except OSError as exc:
+        doomed = [name for name, alias in inspect.links(None)
+                  if (owner := names.parse_mark(alias)) and owner[0] not in live and (lab is None or owner[0] == lab)]
+        if doomed:
+            backend = lab_backend()
+            try:
+                backend.run("link.delete", [{"ns": None, "name": name} for name in doomed])
+            finally:
+                backend.close()
+    except (OSError, NetlabError) as exc:
         return [f"sweeping root-namespace links: {exc}"]
-    finally:
-        backend.close()
     return []
 
 
@@ -174,15 +178,12 @@ def _marked(ns: str) -> bool:
     empty, unmarked namespace is not taken for netlab's: anyone may make one (``ip netns
     add nl.x.h1``); netlab's own, cut short before the mark, is in its record."""
     owner = names.parse_netns(ns)
-    backend = KernelBackend()
     try:
-        lo = [link for link in backend.ipr(ns).get_links() if link.get_attr("IFLA_IFNAME") == "lo"]
-        mark = names.parse_mark(lo[0].get_attr("IFLA_IFALIAS")) if lo else None
-        return mark is not None and owner is not None and mark[0] == owner[0]
+        links = inspect.links(ns)
     except OSError:
         return False
-    finally:
-        backend.close()
+    mark = names.parse_mark(next((a for name, a in links if name == "lo"), None))
+    return mark is not None and owner is not None and mark[0] == owner[0]
 
 
 @dataclass(frozen=True)

@@ -44,11 +44,11 @@ class TopologyError(NetlabError):
 
 
 class LabExists(NetlabError):
-    pass
+    """A lab of that name (or one of its namespaces or containers) is already there."""
 
 
 class NoSuchLab(NetlabError):
-    pass
+    """No lab of that name is up."""
 
 
 class FeatureMissing(NetlabError):

@@ -9,27 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from itertools import groupby
-from typing import Protocol
 
+from netlab import signals
+from netlab.backend.base import Backend, StepFailed
 from netlab.errors import NetlabError
-from netlab.plan import describe
+from netlab.ops import describe
 from netlab.step import Step
 
 Progress = Callable[[int], None]
-
-
-class Backend(Protocol):
-    def run(self, op: str, batch: Sequence[dict]) -> None:
-        """Do ``op`` for every args dict in ``batch``; raise StepFailed naming the one that failed."""
-
-    def close(self) -> None: ...
-
-
-class StepFailed(NetlabError):
-    def __init__(self, index: int, cause: BaseException):
-        self.index = index  # position inside the batch
-        self.cause = cause
-        super().__init__(str(cause))
 
 
 def apply(steps: Sequence[Step], backend: Backend, progress: Progress | None = None) -> None:
@@ -42,8 +29,10 @@ def apply(steps: Sequence[Step], backend: Backend, progress: Progress | None = N
         except BaseException as exc:  # KeyboardInterrupt too: never leave half a lab
             failed = done + (exc.index if isinstance(exc, StepFailed) else 0)
             cause = exc.cause if isinstance(exc, StepFailed) else exc
-            # the failing batch may have partly happened; undo tolerates what is absent
-            undo(steps[: done + len(batch)], backend)
+            # the failing batch may have partly happened; undo tolerates what is absent.
+            # A second Ctrl-C waits until the rollback is done, then acts.
+            with signals.deferred():
+                undo(steps[: done + len(batch)], backend)
             if not isinstance(exc, Exception):
                 raise
             raise NetlabError(f"step {failed + 1} failed: {describe(steps[failed])}: {_reason(cause)}; "

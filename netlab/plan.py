@@ -7,10 +7,9 @@ rate limits → routes → NAT → commands. ``netlab plan`` prints them ip(8)-s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from netlab import kinds, names
+from netlab import kinds, names, ops
 from netlab.resolve import Iface, Topology, device_of
 from netlab.step import Step
 
@@ -25,12 +24,7 @@ class Plan:
         return [s.args["ns"] for s in self.steps if s.op in ("netns.create", "netns.attach")]
 
     def lines(self) -> list[str]:
-        return [describe(s) for s in self.steps]
-
-
-# The kernel features each op needs; `up` checks them before changing anything.
-# (veth and bridge are not probed: without them nothing works, and the step's own error says so.)
-NEEDS = {"qdisc.tbf": "qdisc:tbf", "qdisc.netem": "qdisc:netem", "nat.apply": "nftables", "loss.apply": "nftables"}
+        return [ops.describe(s) for s in self.steps]
 
 
 def build(topo: Topology) -> Plan:
@@ -79,11 +73,19 @@ def build(topo: Topology) -> Plan:
             rules = [r.model_dump(by_alias=True, mode="json") for r in spec.nat]
             steps.append(Step("nat.apply", {"ns": ns[name], "table": "netlab", "rules": rules},
                               undo="nat.delete", scope=ns[name]))
+    steps += _commands(topo, ns)
+    return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+
+
+def _commands(topo: Topology, ns: dict[str, str | None]) -> list[Step]:
+    """Each node's `exec` commands, run the way its kind runs a command (a container's with `docker exec`)."""
+    steps = []
     for name, spec in topo.nodes.items():
         for command in spec.exec:
-            steps.append(Step("exec.run", {"ns": ns[name], "lab": topo.name, "node": name, "kind": spec.kind,
-                                           "command": command}, scope=ns[name]))
-    return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+            enter, argv = kinds.kind(spec.kind).exec_argv(topo.name, name, ["sh", "-c", command])
+            steps.append(Step("exec.run", {"ns": enter, "node": name, "command": command, "argv": argv},
+                              scope=ns[name]))
+    return steps
 
 
 def _sysctls(ns: str | None, spec, per_device: bool) -> list[Step]:
@@ -99,41 +101,3 @@ def _sysctls(ns: str | None, spec, per_device: bool) -> list[Step]:
 def _tbf(ns: str | None, e: Iface) -> Step:
     return Step("qdisc.tbf", {"ns": ns, "dev": e.name, "rate": e.rate}, undo=None if ns else "qdisc.delete",
                 scope=ns)
-
-
-def _ipn(ns: str | None) -> str:
-    return f"ip -n {ns}" if ns else "ip"
-
-
-_DESCRIBE: dict[str, Callable[[dict], str]] = {
-    "netns.create": lambda a: f"ip netns add {a['ns']}",
-    "docker.run": lambda a: f"docker run -d --name {a['container']} --network none {a['image']}"
-                            + (f" {a['command'] if isinstance(a['command'], str) else ' '.join(a['command'])}"
-                               if a.get("command") else ""),
-    "netns.attach": lambda a: f"ip netns attach {a['ns']} <pid of container {a.get('container', '?')}>",
-    "netns.mark": lambda a: f"{_ipn(a['ns'])} link set lo alias {a['alias']} up",
-    "sysctl.set": lambda a: f"ip netns exec {a['ns']} sysctl -w {a['key']}={a['value']}",
-    "link.bridge": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type bridge"
-                             + (f" mtu {a['mtu']}" if a.get("mtu") else "") + (" stp_state 1" if a.get("stp") else ""),
-    "link.veth": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type veth peer name {a['peer_name']}"
-                           + (f" netns {a['peer_ns']}" if a['peer_ns'] != a['ns'] else "")
-                           + (f" mtu {a['mtu']}" if a.get("mtu") else ""),
-    "link.up": lambda a: f"{_ipn(a['ns'])} link set {a['name']}" + (f" master {a['master']}" if a.get("master") else "")
-                         + " up",
-    "addr.add": lambda a: f"{_ipn(a['ns'])} addr add {a['address']} dev {a['dev']}",
-    "qdisc.tbf": lambda a: f"ip netns exec {a['ns']} tc qdisc replace dev {a['dev']} root tbf rate {a['rate']}",
-    "qdisc.netem": lambda a: f"ip netns exec {a['ns']} tc qdisc replace dev {a['dev']} root netem delay {a['delay']}",
-    "loss.apply": lambda a: f"ip netns exec {a['ns']} nft add rule netdev netlab_loss {a['dev']} "
-                            f"numgen random mod 100 < {a['loss']} drop",
-    "route.add": lambda a: f"{_ipn(a['ns'])} route add {a['to']}" + (f" via {a['via']}" if a.get("via") else "")
-                           + (f" dev {a['dev']}" if a.get("dev") else "")
-                           + (f" metric {a['metric']}" if a.get("metric") is not None else ""),
-    "nat.apply": lambda a: f"ip netns exec {a['ns']} nft -f <table ip {a['table']}: "
-                           + ", ".join(r["type"] for r in a["rules"]) + ">",
-    "exec.run": lambda a: f"[{a['node']}] {a['command']}",
-}
-
-
-def describe(step: Step) -> str:
-    fmt = _DESCRIBE.get(step.op)
-    return fmt(step.args) if fmt else f"{step.op} {step.args}"

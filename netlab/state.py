@@ -8,11 +8,14 @@ record goes away with a reboot, and so do the objects it describes.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import fcntl
 import json
 import os
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,15 +32,16 @@ class LabState:
     status: str  # "building", "up"
     steps: tuple[Step, ...]
     extra: dict[str, Any]
+    pid: int | None = None  # the process that brought the lab up
 
     @property
     def plan(self) -> Plan:
         return Plan(lab=self.lab, source=self.source, steps=self.steps)
 
 
-def write(plan: Plan, status: str, extra: dict[str, Any] | None = None) -> None:
+def write(plan: Plan, status: str, extra: dict[str, Any] | None = None, pid: int | None = None) -> None:
     os.makedirs(names.STATE_DIR, exist_ok=True)
-    body = {"lab": plan.lab, "source": plan.source, "status": status, "pid": os.getpid(),
+    body = {"lab": plan.lab, "source": plan.source, "status": status, "pid": pid or os.getpid(),
             "steps": [s.to_json() for s in plan.steps], "extra": extra or {}}
     tmp = names.state_file(plan.lab) + ".tmp"
     with open(tmp, "w") as fh:
@@ -71,12 +75,29 @@ def read(lab: str) -> LabState:
     try:
         body = json.loads(_text(path))
         return LabState(lab=body["lab"], source=body["source"], status=body["status"],
-                        steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}))
+                        steps=tuple(Step.from_json(s) for s in body["steps"]), extra=body.get("extra", {}),
+                        pid=body.get("pid"))
     except FileNotFoundError:
         raise NoSuchLab(f"no lab named {lab!r} is up (no {path}); `netlab list` shows the labs") from None
     except (ValueError, LookupError, TypeError, AttributeError) as exc:  # truncated, corrupt, or not a record
         raise BrokenRecord(f"{path} is not a whole state record ({type(exc).__name__}: {exc}); "
                            f"`netlab down {lab}` removes it and what it lists") from None
+
+
+@contextlib.contextmanager
+def changing(lab: str) -> Iterator[dict[str, Any]]:
+    """The record's ``extra``, to change in the body; written back when it ends. One change
+    at a time on the machine (a lock on the state directory); the record keeps its pid."""
+    os.makedirs(names.STATE_DIR, exist_ok=True)
+    fd = os.open(names.STATE_DIR, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        record = read(lab)
+        extra = dict(record.extra)
+        yield extra
+        write(record.plan, record.status, extra, pid=record.pid)
+    finally:
+        os.close(fd)  # and with it the lock
 
 
 # how json.dumps writes a namespace step of a record (Step.to_json's key order): found in a

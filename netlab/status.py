@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
-from netlab import kinds, state
+from netlab import kinds, live, state
 from netlab.errors import NoSuchLab
 from netlab.backend import netns
 from netlab.backend.inspect import node_view
-from netlab.backend.kernel import KernelBackend
 
 
 def lab_status(lab: str) -> dict:
+    """The lab's nodes as the kernel reports them (interfaces, routes, nftables), each
+    interface with the impairments the lab gave it (the file's, then live changes)."""
     record = state.read(lab)
     out: dict = {"lab": lab, "status": record.status, "source": record.source, "nodes": {}}
-    backend = KernelBackend()
-    try:
-        for node, kind_name in record.extra.get("kinds", {}).items():
-            kind = kinds.kind(kind_name)
-            ns = kind.netns(lab, node)
-            entry: dict = {"kind": kind_name, "netns": ns}
-            health = getattr(kind, "health", None)
-            if health:
-                entry.update(health(lab, node))
-            if ns is not None and not netns.exists(ns):
-                entry["error"] = f"namespace {ns} is missing"
-            elif ns is not None:
-                try:
-                    entry.update(node_view(backend, ns))
-                except OSError as exc:  # gone while we looked (a `down` running beside us)
-                    entry["error"] = f"namespace {ns}: {exc.strerror or exc}"
-            out["nodes"][node] = entry
-    finally:
-        backend.close()
+    ends = live.ends(record)
+    for node, kind_name in record.extra.get("kinds", {}).items():
+        kind = kinds.kind(kind_name)
+        ns = kind.netns(lab, node)
+        entry: dict = {"kind": kind_name, "netns": ns, **kind.health(lab, node)}
+        if ns is not None and not netns.exists(ns):
+            entry["error"] = f"namespace {ns} is missing"
+        elif ns is not None:
+            try:
+                entry.update(node_view(ns))
+            except OSError as exc:  # gone while we looked (a `down` running beside us)
+                entry["error"] = f"namespace {ns}: {exc.strerror or exc}"
+            for iface in entry.get("interfaces", []):
+                end = ends.get(f"{node}:{iface['name']}")
+                shaping = {k: v for k, v in live.current(record, end).items() if k in live.IMPAIRMENTS} if end else {}
+                if shaping:
+                    iface["impairments"] = shaping
+        out["nodes"][node] = entry
     return out
 
 

@@ -11,6 +11,7 @@ import uuid
 
 import pytest
 
+import netlab
 from netlab import deploy, loader, names, state
 from netlab.backend import netns
 
@@ -70,22 +71,24 @@ def lab_name() -> str:
 
 @pytest.fixture
 def build(lab_name):
-    """build(yaml_text) → a lab brought up under the test's unique name, down at the end.
+    """build(topology) → the validated model of a lab brought up under the test's unique
+    name, down at the end. ``topology``: YAML text, a mapping, or a netlab.Topology; its
+    own `name` is replaced by the fixture's lab name."""
+    made: list[netlab.Lab] = []
 
-    The text's `name:` is replaced by the fixture's lab name."""
-    made = []
-
-    def _build(text: str):
-        lines = [ln for ln in text.strip().splitlines() if not ln.startswith("name:")]
-        topo = loader.load_text(f"name: {lab_name}\n" + "\n".join(lines), "<test>")
-        deploy.up(topo)
-        made.append(topo.name)
-        return topo
+    def _build(topology):
+        if isinstance(topology, str):  # read as `netlab up` reads a file
+            topology, _ = loader.read_mapping(topology, "<test>", "a topology is a mapping")
+        if isinstance(topology, netlab.Topology):
+            topology = topology.renamed(lab_name)
+        else:
+            topology = netlab.from_dict({"name": lab_name, **topology}, name=lab_name)
+        made.append(netlab.up(topology))
+        return made[-1].topology
 
     yield _build
     for lab in made:
-        if state.exists(lab):
-            deploy.down(lab)
+        lab.down()
 
 
 def _ancestors(pid: int) -> set[int]:

@@ -10,7 +10,8 @@ import subprocess
 import time
 from dataclasses import dataclass
 
-from netlab.labs import cbuild, probe
+from netlab.backend import procfs
+from netlab.labs import cbuild
 from netlab.labs.context import LabSkipped
 
 SNDBUF = 64 << 20  # the burst's datagrams all fit in flight (a veth charges them to the sender until freed)
@@ -141,7 +142,7 @@ def burst_drops(lab, exe, count: int, cpu: int, rps_cpu: int | None) -> tuple[in
 
 
 def overflow(lab, exe, a: int, b: int) -> None:
-    limit = int(probe.sysctl_get(None, "net.core.netdev_max_backlog"))
+    limit = int(procfs.sysctl_get(None, "net.core.netdev_max_backlog"))
     per_netns = lab.has_sysctl("h2", "net.core.netdev_max_backlog")
     lab.figure("netdev_max_backlog", limit, "packets", "machine-wide (not in a namespace's /proc/sys/net/core "
                "on this kernel: the lab reads it and never changes it)" if not per_netns else "per namespace")

@@ -1,24 +1,25 @@
 """One backend for a whole plan: each op goes to the backend that owns it.
 
-``docker.*`` and ``netns.attach`` (naming a container's namespace needs the
-container's pid) go to the Docker backend, made on first use so a lab without
-containers never needs an engine; every other op goes to the kernel backend.
+Node kinds declare the ops they run elsewhere (the docker kind: ``docker.*`` and
+``netns.attach`` go to the engine's backend); each such backend is made on first
+use, so a lab without containers never needs an engine. Every other op goes to
+the default, the kernel backend.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
-from netlab.executor import Backend
+from netlab.backend.base import Backend, BackendFactory
 
 
 class CompositeBackend:
     """Routes ``run(op, batch)`` by op name: an exact name or a ``prefix.`` in ``routes``, else ``default``."""
 
-    def __init__(self, default: Backend, routes: Mapping[str, Callable[[], Backend]]) -> None:
+    def __init__(self, default: Backend, routes: Mapping[str, BackendFactory]) -> None:
         self._default = default
         self._routes = dict(routes)
-        self._made: dict[Callable[[], Backend], Backend] = {}  # one backend per factory, however many routes
+        self._made: dict[BackendFactory, Backend] = {}  # one backend per factory, however many routes
 
     def _owner(self, op: str) -> Backend:
         key = op if op in self._routes else op.split(".", 1)[0] + "."
@@ -37,15 +38,3 @@ class CompositeBackend:
             backend.close()
         self._made.clear()
         self._default.close()
-
-
-def lab_backend() -> CompositeBackend:
-    """The backend ``up`` and ``down`` use: the kernel's, plus Docker's for container ops."""
-    from netlab.backend.kernel import KernelBackend  # late: keeps this module free of pyroute2 for tests
-
-    def docker_backend() -> Backend:
-        from netlab.backend.docker import DockerBackend
-
-        return DockerBackend()
-
-    return CompositeBackend(KernelBackend(), {"docker.": docker_backend, "netns.attach": docker_backend})

@@ -23,7 +23,7 @@ from docker.errors import DockerException, NotFound
 
 from netlab import names
 from netlab.backend import netns
-from netlab.executor import StepFailed
+from netlab.backend.base import StepFailed
 
 # The one image netlab makes itself (topologies may name it; it is built on first use)
 BUSYBOX_IMAGE = "netlab/busybox"

@@ -1,18 +1,40 @@
-"""Read what the kernel holds in a namespace: interfaces, addresses, routes, NAT."""
+"""Read what the kernel holds in a namespace: interfaces, addresses, routes, NAT, marks."""
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 
-from netlab.backend import netns, nft
-from netlab.backend.kernel import KernelBackend
+from pyroute2 import IPRoute
+
+from netlab.backend import netns, nft, procfs
 
 _SCOPES = {0: "global", 200: "site", 253: "link", 254: "host"}
 
 
-def node_view(backend: KernelBackend, ns: str | None) -> dict:
+@contextlib.contextmanager
+def _ipr(ns: str | None) -> Iterator[IPRoute]:
+    """pyroute2 on a netlink socket opened inside ``ns`` (None: this namespace)."""
+    with netns.entered(ns):
+        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, 0)
+    with IPRoute(use_socket=sock) as ipr:
+        yield ipr
+
+
+def links(ns: str | None) -> list[tuple[str, str | None]]:
+    """(name, alias) of every link in namespace ``ns`` (None: this one)."""
+    with _ipr(ns) as ipr:
+        return [(link.get_attr("IFLA_IFNAME"), link.get_attr("IFLA_IFALIAS")) for link in ipr.get_links()]
+
+
+def node_view(ns: str | None) -> dict:
     """Interfaces, routes and NAT rules of a namespace as the kernel reports them."""
-    ipr = backend.ipr(ns)
+    with _ipr(ns) as ipr:
+        return _view(ipr, ns)
+
+
+def _view(ipr: IPRoute, ns: str | None) -> dict:
     addrs: dict[int, list[str]] = {}
     for a in ipr.get_addr():
         addrs.setdefault(a["index"], []).append(f"{a.get_attr('IFA_ADDRESS')}/{a['prefixlen']}")
@@ -50,14 +72,5 @@ def node_view(backend: KernelBackend, ns: str | None) -> dict:
             rules = nft.ruleset()
         except Exception as exc:  # nftables absent: say so in the view, not fail the status
             rules = [{"error": str(exc)}]
-        forwarding = _sysctl("net/ipv4/ip_forward") == "1"
+        forwarding = procfs.sysctl_read("net.ipv4.ip_forward") == "1"  # the thread's namespace's
     return {"interfaces": interfaces, "routes": routes, "nftables": rules, "forwarding": forwarding}
-
-
-def _sysctl(key: str) -> str | None:
-    """A sysctl of the namespace the thread is in (/proc/sys/net follows the opening thread's)."""
-    try:
-        with open(f"/proc/sys/{key}") as fh:
-            return fh.read().strip()
-    except OSError:
-        return None

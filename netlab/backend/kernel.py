@@ -22,9 +22,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pyroute2 import IPRoute
 from pyroute2.netlink.exceptions import NetlinkError
 
-from netlab.backend import netns, nft, rtnl
+from netlab.backend import netns, nft, process, rtnl
+from netlab.backend.base import StepFailed
 from netlab.backend.pipeline import BatchFailed, Item, Netlink
-from netlab.executor import StepFailed
 from netlab.model import duration_us, percent
 
 NETLINK_ROUTE = 0
@@ -198,6 +198,11 @@ class KernelBackend:
             # so `up` returns a lab that works; it also learns the indexes.
             self.nl.get_links([(i, a["ns"], a["name"]) for i, a in part])
 
+    def link_set(self, ns: str | None, name: str, up: bool) -> None:
+        """`ip link set NAME up|down` (a live change); asking for the link after applies the carrier change now."""
+        _one(lambda: self.nl.run([(0, ns, rtnl.set_link(name, up=up))]))
+        _one(lambda: self.nl.get_links([(0, ns, name)]))
+
     def link_delete(self, ns: str | None, name: str, **_: object) -> None:
         _one(lambda: self._many_link_delete([{"ns": ns, "name": name}]))
 
@@ -254,6 +259,12 @@ class KernelBackend:
         with netns.entered(ns):
             nft.run(nft.loss_rules(dev, percent(loss)))
 
+    def loss_delete(self, ns: str | None, dev: str, **_: object) -> None:
+        if ns is None:
+            raise OSError(errno.EPERM, "netlab never changes the root namespace's firewall")
+        with netns.entered(ns):
+            nft.loss_delete(dev)
+
     def qdisc_delete(self, ns: str | None, dev: str, **_: object) -> None:
         _tolerant(lambda: self.ipr(ns).tc("del", index=self._index(ns, dev), root=True))
 
@@ -268,10 +279,8 @@ class KernelBackend:
         with netns.entered(ns):
             nft.delete(table)
 
-    def exec_run(self, ns: str | None, lab: str, node: str, kind: str, command: str) -> None:
-        from netlab import nodeexec  # late: nodeexec needs the kind registry, which imports the planner
-
-        result = nodeexec.run(lab, node, ["sh", "-c", command], capture=True, kind=kind)
+    def exec_run(self, ns: str | None, node: str, command: str, argv: list[str]) -> None:
+        result = process.run(ns, argv, capture=True)
         if result.returncode != 0:
             out = (result.stderr or result.stdout or b"").decode(errors="replace").strip()[-300:]
             raise RuntimeError(f"`{command}` in {node} exited {result.returncode}: {out}")

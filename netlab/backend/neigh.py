@@ -14,6 +14,7 @@ import socket
 
 from pyroute2.netlink.exceptions import NetlinkError
 
+from netlab.backend import procfs
 from netlab.backend.kernel import KernelBackend
 
 _KEEP = 0x80 | 0x40  # NUD_PERMANENT, NUD_NOARP: set by hand or not ARP at all
@@ -21,15 +22,10 @@ _KEEP = 0x80 | 0x40  # NUD_PERMANENT, NUD_NOARP: set by hand or not ARP at all
 
 def room() -> int | None:
     """Entries the table can still take before it overflows, or None if unreadable."""
-    try:
-        with open("/proc/sys/net/ipv4/neigh/default/gc_thresh3") as fh:
-            limit = int(fh.read())
-        with open("/proc/net/stat/arp_cache") as fh:
-            fh.readline()
-            entries = int(fh.readline().split()[0], 16)
-    except (OSError, ValueError, IndexError):
+    limit, entries = procfs.sysctl_read("net.ipv4.neigh.default.gc_thresh3"), procfs.arp_entries()
+    if limit is None or entries is None:
         return None
-    return limit - entries
+    return int(limit) - entries
 
 
 def flush(namespaces: list[str]) -> int:

@@ -1,10 +1,11 @@
-"""NAT through nftables' own library (libnftables, JSON commands).
+"""nftables through its own library, libnftables: NAT, link loss, and the rules labs
+and traffic tools add. Nothing in netlab runs the `nft` command.
 
 Why libnftables rather than pyroute2's nftables module: pyroute2's covers
 tables, chains and plain rules but not NAT statements, while libnftables
-takes the same JSON `nft -j` prints and is the API nftables itself ships.
-The caller must be inside the target namespace (``netns.entered``): the
-library opens its netlink socket there.
+takes the same JSON `nft -j` prints (and nft's own syntax, for rules a lab
+writes) and is the API nftables itself ships. The caller must be inside the
+target namespace (``netns.entered``): the library opens its netlink socket there.
 """
 
 from __future__ import annotations
@@ -35,6 +36,14 @@ def run(commands: list[dict[str, Any]]) -> Any:
     if rc != 0:
         raise RuntimeError(f"nftables: {err.strip() or 'command failed'}")
     return out
+
+
+def command(text: str) -> None:
+    """Run nft(8) commands written in nft's syntax (``;`` between them), e.g.
+    ``add rule inet t input tcp dport 80 drop``; RuntimeError with nft's message on failure."""
+    rc, _, err = _nft().cmd(text)
+    if rc != 0:
+        raise RuntimeError(f"nftables: {text!r}: {err.strip() or 'command failed'}")
 
 
 def _match(field: str, proto: str, value: Any) -> dict:
@@ -94,17 +103,31 @@ def ruleset() -> list[dict]:
     return [o for o in data.get("nftables", []) if "metainfo" not in o]
 
 
+LOSS_TABLE = "netlab_loss"
+
+
 def loss_rules(dev: str, loss_percent: float) -> list[dict]:
     """Drop ``loss_percent`` of the packets arriving on ``dev``, at random: a netdev
-    ingress chain with a numgen match, which needs no netem."""
-    table = {"family": "netdev", "name": "netlab_loss"}
+    ingress chain with a numgen match, which needs no netem. Applied again, the
+    new share replaces the old one (the chain is flushed first)."""
+    table = {"family": "netdev", "name": LOSS_TABLE}
+    chain = {"family": "netdev", "table": LOSS_TABLE, "name": dev}
     threshold = round(loss_percent * 10_000)  # out of 1,000,000
     draw = {"numgen": {"mode": "random", "mod": 1_000_000, "offset": 0}}
     return [
         {"add": {"table": table}},
-        {"add": {"chain": {"family": "netdev", "table": "netlab_loss", "name": dev, "type": "filter",
-                           "hook": "ingress", "dev": dev, "prio": 0, "policy": "accept"}}},
-        {"add": {"rule": {"family": "netdev", "table": "netlab_loss", "chain": dev,
+        {"add": {"chain": {**chain, "type": "filter", "hook": "ingress", "dev": dev, "prio": 0, "policy": "accept"}}},
+        {"flush": {"chain": chain}},
+        {"add": {"rule": {"family": "netdev", "table": LOSS_TABLE, "chain": dev,
                           "expr": [{"match": {"op": "<", "left": draw, "right": threshold}},
                                    {"counter": None}, {"drop": None}]}}},
     ]
+
+
+def loss_delete(dev: str) -> None:
+    """Stop dropping packets arriving on ``dev`` (nothing there is not an error)."""
+    try:
+        run([{"delete": {"chain": {"family": "netdev", "table": LOSS_TABLE, "name": dev}}}])
+    except RuntimeError as exc:
+        if "No such file" not in str(exc):
+            raise

@@ -13,19 +13,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from netlab.backend import netns
+from netlab.backend import netns, procfs
 
 
-def alive() -> int | None:
-    """Network namespaces the kernel holds right now (its net_namespace slab), or None if unreadable."""
-    try:
-        with open("/proc/slabinfo") as fh:
-            for line in fh:
-                if line.startswith("net_namespace "):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return None
+alive = procfs.namespaces_alive  # the kernel's net_namespace slab: None if unreadable
 
 
 STRAYS, STILL_S = 64, 3.0  # a count this close to the target, not falling for this long, is done

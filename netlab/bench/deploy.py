@@ -3,7 +3,8 @@ kernel, and how far that is from the kernel's own floor.
 
 A star (N hosts on a LAN: one bridge, trunked bridges past 500) or a tree of
 bridges goes through the normal core path (generator → loader → plan →
-executor → kernel backend), so the figure is what any lab of that size gets.
+executor → kernel backend, held by netlab.up like any lab), so the figure is
+what any lab of that size gets.
 For each size, rounds of the `ip -batch` floor of the same star (deploy_floor)
 and of netlab alternate, so both see the same machine. After each `down` the
 bench waits for the kernel to free the namespaces (reported as ``settle_s``,
@@ -16,9 +17,9 @@ import statistics
 import time
 from collections.abc import Callable
 
-from netlab import deploy, generate, loader, names
-from netlab.backend import netns
+from netlab import deploy, generate, lifecycle, loader, names
 from netlab import plan as planning
+from netlab.backend import netns
 from netlab.bench import deploy_floor, deploy_mininet
 from netlab.bench.deploy_mem import meminfo
 from netlab.errors import NetlabError
@@ -47,17 +48,16 @@ def netlab_round(topo: Topology, phase: Phase) -> dict:
     before = meminfo()
     steps = len(planning.build(topo).steps)
     t0 = time.perf_counter()
+    with phase(f"netlab up {nodes:,} nodes", steps) as advance:
+        held = lifecycle.up(topo, progress=advance)  # all or nothing: a failed up leaves nothing to take down
+    t1 = time.perf_counter()
     try:
-        with phase(f"netlab up {nodes:,} nodes", steps) as advance:
-            deploy.up(topo, advance)
-        t1 = time.perf_counter()
         grown = meminfo()
     finally:
         target = deploy.kernel_target(lab)
         t_down = time.perf_counter()
-        if deploy.state.exists(lab):
-            with phase(f"netlab down {nodes:,} nodes", deploy.undo_count(lab)) as advance:
-                deploy.down(lab, advance)
+        with phase(f"netlab down {nodes:,} nodes", deploy.undo_count(lab)) as advance:
+            held.down(advance)
     t2 = time.perf_counter()
     with phase("the kernel frees the namespaces", nodes) as advance:
         freeing = deploy.wait_freed(target, 30 + nodes / 100, advance)

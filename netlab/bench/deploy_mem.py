@@ -6,13 +6,11 @@ too, so per-node figures of big labs are the trustworthy ones."""
 
 from __future__ import annotations
 
+from netlab.backend import procfs
+
 
 def meminfo() -> dict[str, int]:
     """KiB figures of /proc/meminfo, plus ``Used``."""
-    out: dict[str, int] = {}
-    with open("/proc/meminfo") as fh:
-        for line in fh:
-            key, _, rest = line.partition(":")
-            out[key] = int(rest.split()[0])
+    out = {key: value // 1024 for key, value in procfs.meminfo().items()}
     out["Used"] = out["MemTotal"] - out.get("MemAvailable", out.get("MemFree", 0))
     return out

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import signal
 from pathlib import Path
 from typing import Optional
 
 import typer
 from rich.table import Table
 
-from netlab import ui
+from netlab import signals, ui
 from netlab.errors import UsageError
 from netlab.labs import checks, discover, report, runner
 from netlab.labs.spec import LabSpec
@@ -94,7 +93,7 @@ def run_cmd(names: Optional[list[str]] = typer.Argument(None, help="Lab names (s
                 _print_result(results[-1])
     except KeyboardInterrupt as exc:
         ui.err.print("interrupted: the lab was taken down", highlight=False)
-        raise typer.Exit(128 + getattr(exc, "signum", signal.SIGINT))
+        raise typer.Exit(signals.exit_code(exc))
     path = report.write(results, report_dir) if report_dir else None
     ok = all(r.verdict != checks.FAIL for r in results)
     if as_json:

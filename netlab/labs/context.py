@@ -8,23 +8,23 @@ namespaces go away, also after an error or a signal.
 from __future__ import annotations
 
 import contextlib
-import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import names, nodeexec
-from netlab.labs import probe, sockets
+from netlab import signals
+from netlab.backend import nft, process, procfs, rps
+from netlab.backend.process import NodeProcess
 from netlab.labs.checks import Figure
-from netlab.labs.procs import NodeProcess
 from netlab.labs.spec import LabSpec
+from netlab.node import Node
 from netlab.resolve import Topology
 
 LAB_TABLE = "netlab_lab"  # the nftables table a lab owns in a node, removed at the end
 NFT_CHAINS = ("input", "output", "prerouting")
-NFT_BATCH = 200  # rules per nft call: one call stays far below the kernel's 128 KiB per argument
+NFT_BATCH = 200  # rules per libnftables call: each call is one transaction of the kernel
 
 
 class LabSkipped(Exception):
@@ -60,34 +60,37 @@ class LabContext:
     _nft_nodes: set[str] = field(default_factory=set)
 
     # --- nodes -----------------------------------------------------------------
-    def ns(self, node: str) -> str:
-        if self.topo is None or node not in self.topo.nodes:
+    def node(self, name: str) -> Node:
+        """The node ``name`` of the lab's topology (KeyError naming the nodes there are)."""
+        if self.topo is None or name not in self.topo.nodes:
             nodes = sorted(self.topo.nodes) if self.topo else []
-            raise KeyError(f"lab {self.spec.name} has no node {node!r} (nodes: {', '.join(nodes) or 'none'})")
-        return names.netns(self.lab, node)
+            raise KeyError(f"lab {self.spec.name} has no node {name!r} (nodes: {', '.join(nodes) or 'none'})")
+        return Node(self.lab, name, self.topo.nodes[name].kind)
+
+    def ns(self, node: str) -> str | None:
+        return self.node(node).ns
 
     def addr(self, node: str) -> str:
         """The node's first IPv4 address, as a string."""
         return str(self.topo.address_of(node))
 
     def run(self, node: str, argv: Sequence[str], **kw) -> subprocess.CompletedProcess:
-        """Run a command in the node and wait (``nodeexec.run`` keywords)."""
-        return nodeexec.run(self.lab, node, argv, **kw)
+        """Run a command in the node and wait (``Node.run`` keywords: capture, timeout, check, input)."""
+        return self.node(node).run(argv, **kw)
 
     def popen(self, node: str, argv: Sequence[str], **kw) -> subprocess.Popen:
         """Start a command in the node; it is killed at the end of the lab if still running."""
-        proc = nodeexec.popen(self.lab, node, argv, **kw)
+        proc = self.node(node).popen(argv, **kw)
         self._procs.append(proc)
         return proc
 
     def inside(self, node: str):
         """Context manager: the calling thread is in the node's namespace for the body."""
-        self.ns(node)
-        return nodeexec.inside(self.lab, node)
+        return self.node(node).inside()
 
     def spawn(self, node: str, fn: Callable, *args: Any, **kwargs: Any) -> NodeProcess:
         """Run ``fn(*args)`` in a new process inside the node; ``.result(timeout)`` waits for it."""
-        proc = NodeProcess(self.ns(node), fn, *args, **kwargs)
+        proc = self.node(node).spawn(fn, *args, **kwargs)
         self._procs.append(proc)
         return proc
 
@@ -97,19 +100,19 @@ class LabContext:
 
     def socket(self, node: str):
         """A TCP socket belonging to the node."""
-        return sockets.tcp_socket(self.ns(node))
+        return self.node(node).socket()
 
     def timed_connect(self, node: str, addr: tuple[str, int], timeout: float) -> tuple[float, int]:
         """(seconds, errno or 0) of one blocking connect() from the node."""
-        return sockets.timed_connect(self.ns(node), addr, timeout)
+        return self.node(node).timed_connect(addr, timeout)
 
     # --- kernel state ----------------------------------------------------------
     def sysctl(self, node: str, key: str, value: Any) -> str:
         """Set a per-namespace sysctl in the node (never the root namespace); the old value."""
-        return probe.sysctl_set(self.ns(node), key, value)
+        return self.node(node).set_sysctl(key, value)
 
     def sysctl_get(self, node: str, key: str) -> str:
-        return probe.sysctl_get(self.ns(node), key)
+        return self.node(node).sysctl(key)
 
     def has_sysctl(self, node: str, key: str) -> bool:
         try:
@@ -119,36 +122,36 @@ class LabContext:
         return True
 
     def nstat(self, node: str) -> dict[str, int]:
-        return probe.nstat(self.ns(node))
+        return self.node(node).nstat()
 
     @contextlib.contextmanager
     def counting(self, node: str) -> Iterator[dict[str, int]]:
         """The body's nstat deltas in the node: the dict is filled when the body ends."""
         before, moved = self.nstat(node), {}
         yield moved
-        moved.update(probe.delta(before, self.nstat(node)))
+        moved.update(procfs.delta(before, self.nstat(node)))
 
     def sockstat(self, node: str) -> dict[str, dict[str, int]]:
-        return probe.sockstat(self.ns(node))
+        return self.node(node).sockstat()
 
     def netdev(self, node: str) -> dict[str, dict[str, int]]:
-        return probe.netdev(self.ns(node))
+        return self.node(node).netdev()
 
     def ss_states(self, node: str) -> dict[str, int]:
         """TCP sockets of the node per state as `ss -Htan` names them (ESTAB, SYN-RECV, TIME-WAIT, ...)."""
         out = self.run(node, ["ss", "-Htan"], capture=True, timeout=60, check=True).stdout
-        return dict(probe.parse_ss_states(out.decode()))
+        return dict(procfs.parse_ss_states(out.decode()))
 
-    softirqs = staticmethod(probe.softirqs)
-    softirqs_per_cpu = staticmethod(probe.softirqs_per_cpu)
-    softnet = staticmethod(probe.softnet)
-    interrupts = staticmethod(probe.interrupts)
-    slabinfo = staticmethod(probe.slabinfo)
+    softirqs = staticmethod(procfs.softirqs)
+    softirqs_per_cpu = staticmethod(procfs.softirqs_per_cpu)
+    softnet = staticmethod(procfs.softnet)
+    interrupts = staticmethod(procfs.interrupts)
+    slabinfo = staticmethod(procfs.slabinfo)
 
     def rps(self, node: str, ifname: str, cpus: Sequence[int]) -> list[str]:
         """Steer the receive work of the node's ``ifname`` to ``cpus`` (RPS; empty: off).
         The setting belongs to the interface, so it goes with the lab's namespace."""
-        return probe.rps_set(self.ns(node), ifname, cpus)
+        return rps.rps_set(self.ns(node), ifname, cpus)
 
     def nft(self, node: str, rules: Sequence[str]) -> None:
         """Add rules (nft syntax, e.g. "input tcp dport 80 drop") to the lab's own
@@ -166,17 +169,14 @@ class LabContext:
     def _nft_table(self, node: str) -> None:
         if node in self._nft_nodes:
             return
-        if not shutil.which("nft"):
-            raise LabSkipped("nftables' nft command is not installed (make install installs it)")
         chains = "; ".join(f"add chain inet {LAB_TABLE} {c} {{ type filter hook {c} priority 0; }}"
                            for c in NFT_CHAINS)
         self._nft_cmd(node, f"add table inet {LAB_TABLE}; {chains}")
         self._nft_nodes.add(node)
 
     def _nft_cmd(self, node: str, text: str) -> None:
-        done = self.run(node, ["nft", text], capture=True, timeout=30)
-        if done.returncode:
-            raise RuntimeError(f"nft {text!r} in {node}: {done.stderr.decode().strip()}")
+        with self.inside(node):
+            nft.command(text)
 
     # --- figures and progress ----------------------------------------------------
     def step(self, text: str) -> None:
@@ -222,14 +222,13 @@ class LabContext:
 
     # --- the end ----------------------------------------------------------------
     def close(self) -> None:
-        """End every process the lab started and remove its nftables tables."""
-        for proc in reversed(self._procs):
-            if isinstance(proc, NodeProcess):
-                proc.stop()
-            elif proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self._procs.clear()
+        """End every process the lab started and remove its nftables tables (signals wait)."""
+        with signals.deferred():
+            self._close()
+
+    def _close(self) -> None:
+        process.end_all(self._procs)
         for node in sorted(self._nft_nodes):
-            self.run(node, ["nft", f"delete table inet {LAB_TABLE}"], capture=True)
+            with contextlib.suppress(RuntimeError):  # gone with a node that failed
+                self._nft_cmd(node, f"delete table inet {LAB_TABLE}")
         self._nft_nodes.clear()

@@ -1,10 +1,11 @@
-"""Find the labs: every folder under the top-level `labs/` that holds a lab.yaml."""
+"""Find the labs: every folder of the shipped labs (or of $NETLAB_LABS) that holds a lab.yaml."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from netlab import content
 from netlab.errors import NetlabError, TopologyError, UsageError
 from netlab.labs import spec as labspec
 from netlab.labs.spec import LabSpec
@@ -13,12 +14,10 @@ ENV_DIR = "NETLAB_LABS"
 
 
 def labs_dir() -> Path:
-    """$NETLAB_LABS, else the `labs/` folder beside the netlab package (a source
-    checkout), else ./labs."""
+    """$NETLAB_LABS, else the labs netlab ships (netlab.content)."""
     if os.environ.get(ENV_DIR):
         return Path(os.environ[ENV_DIR])
-    beside = Path(__file__).resolve().parents[2] / "labs"
-    return beside if beside.is_dir() else Path("labs")
+    return content.labs_dir()
 
 
 def _order(spec: LabSpec) -> tuple:

@@ -1,6 +1,6 @@
 """Run a lab: bring its topology up under a unique name, run its procedure,
 check the figures against the book, and always take the topology down, also
-on an error, Ctrl-C or SIGTERM."""
+on an error, Ctrl-C or SIGTERM (netlab's lifecycle and signal policy)."""
 
 from __future__ import annotations
 
@@ -8,16 +8,14 @@ import contextlib
 import importlib.util
 import os
 import secrets
-import signal
 import sys
-import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import deploy, loader, state
+from netlab import builder, lifecycle, signals
 from netlab.errors import FeatureMissing, NetlabError
 from netlab.labs import checks as checking
 from netlab.labs.checks import CheckResult, Figure
@@ -26,7 +24,6 @@ from netlab.labs.spec import LabSpec
 from netlab.resolve import Topology
 
 RUN_PREFIX = "lb"
-_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @dataclass
@@ -62,9 +59,7 @@ def topology(spec: LabSpec, name: str) -> Topology | None:
     """The lab's topology under the run's unique name (None: the procedure builds its own)."""
     if spec.topology_path is None:
         return None
-    text = spec.topology_path.read_text()
-    body = "\n".join(ln for ln in text.splitlines() if not ln.startswith("name:"))
-    return loader.load_text(f"name: {name}\n{body}", str(spec.topology_path))
+    return builder.load(spec.topology_path, name=name).validate()
 
 
 def procedure(spec: LabSpec) -> Callable[[LabContext], None]:
@@ -77,41 +72,6 @@ def procedure(spec: LabSpec) -> Callable[[LabContext], None]:
     if not callable(getattr(module, "run", None)):
         raise NetlabError(f"{spec.procedure_path}: defines no run(lab) function")
     return module.run
-
-
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM arrived (Ctrl-C raises KeyboardInterrupt itself); ``signum`` for the exit code."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(f"signal {signal.Signals(signum).name}")
-
-
-def _raise_interrupt(signum: int, frame: Any) -> None:
-    raise Interrupted(signum)
-
-
-@contextlib.contextmanager
-def signals_interrupt() -> Iterator[None]:
-    """SIGTERM raises Interrupted (a KeyboardInterrupt) as Ctrl-C does, so `finally` blocks tear down."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = signal.signal(signal.SIGTERM, _raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)
-
-
-@contextlib.contextmanager
-def signals_held() -> Iterator[None]:
-    """Hold SIGINT and SIGTERM back while a lab is taken down; they arrive afterwards."""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 def _missing_features(spec: LabSpec) -> str:
@@ -137,33 +97,24 @@ def run(spec: LabSpec, short: bool = False, on_step: Callable[[str], None] = lam
     topo = topology(spec, result.run_name)
     ctx = LabContext(spec, result.run_name, topo, short, params, on_step)
     error = ""
-    with signals_interrupt():
+    with signals.interruptible():
         try:
-            if topo is not None:
-                on_step(f"up {result.run_name}")
-                deploy.up(topo)
-            fn(ctx)
+            with contextlib.ExitStack() as stack:
+                if topo is not None:
+                    on_step(f"up {result.run_name}")
+                    stack.enter_context(lifecycle.up(topo))
+                    stack.callback(on_step, f"down {result.run_name}")
+                stack.callback(ctx.close)  # the procedure's processes end before the lab goes down
+                fn(ctx)
         except (LabSkipped, FeatureMissing) as exc:
             result.reason = str(exc)
         except Exception as exc:  # the lab fails with the error; the machine is still cleaned
             error = f"{type(exc).__name__}: {exc}"
             if os.environ.get("NETLAB_DEBUG"):
                 error += "\n" + traceback.format_exc()
-        finally:
-            with signals_held():
-                _teardown(ctx, result.run_name, on_step)
     result.seconds = time.monotonic() - t0
     result.figures, result.series = ctx.figures, ctx.series
     return _judge(spec, result, ctx, params, error)
-
-
-def _teardown(ctx: LabContext, lab: str, on_step: Callable[[str], None]) -> None:
-    try:
-        ctx.close()
-    finally:
-        if state.exists(lab):
-            on_step(f"down {lab}")
-            deploy.down(lab)
 
 
 def _judge(spec: LabSpec, result: LabResult, ctx: LabContext, params: dict, error: str) -> LabResult:

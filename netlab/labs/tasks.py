@@ -11,6 +11,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields
 
+from netlab.backend import procfs
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -33,39 +35,13 @@ class TaskCounters:
         return self.voluntary + self.involuntary
 
 
-def _switches(path: str) -> tuple[int, int]:
-    vol = invol = 0
-    with open(path) as fh:
-        for line in fh:
-            if line.startswith("voluntary_ctxt_switches:"):
-                vol = int(line.split()[1])
-            elif line.startswith("nonvoluntary_ctxt_switches:"):
-                invol = int(line.split()[1])
-    return vol, invol
-
-
-def _ticks(pid: int) -> tuple[int, int]:
-    with open(f"/proc/{pid}/stat") as fh:
-        after_comm = fh.read().rsplit(")", 1)[1].split()
-    return int(after_comm[11]), int(after_comm[12])  # utime, stime: fields 14 and 15
-
-
 def counters(pid: int) -> TaskCounters:
     """Context switches and CPU time of ``pid`` and every thread it has now.
     ProcessLookupError if the process is gone."""
-    vol = invol = cpu = count = 0
     try:
-        tids = os.listdir(f"/proc/{pid}/task")
-        utime, stime = _ticks(pid)
+        utime, stime = procfs.ticks(pid)
     except FileNotFoundError:
         raise ProcessLookupError(pid) from None
-    for tid in tids:
-        base = f"/proc/{pid}/task/{tid}"
-        try:
-            v, i = _switches(f"{base}/status")
-            with open(f"{base}/schedstat") as fh:
-                ns = int(fh.read().split()[0])
-        except (FileNotFoundError, ProcessLookupError):
-            continue  # the thread ended between listing and reading
-        vol, invol, cpu, count = vol + v, invol + i, cpu + ns, count + 1
-    return TaskCounters(vol, invol, cpu, utime / TICK, stime / TICK, count)
+    per_thread = procfs.threads(pid)
+    vol, invol, cpu = (sum(t[i] for t in per_thread) for i in range(3))
+    return TaskCounters(vol, invol, cpu, utime / TICK, stime / TICK, len(per_thread))

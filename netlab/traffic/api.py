@@ -8,8 +8,8 @@ import os
 from typing import Any
 
 from netlab import names, state
+from netlab.backend.process import NodeProcess, ProcedureError
 from netlab.errors import NetlabError
-from netlab.labs.procs import NodeProcess, ProcedureError
 from netlab.traffic import capture as capture_mod
 from netlab.traffic import craft as craft_mod
 from netlab.traffic import handshake as handshake_mod

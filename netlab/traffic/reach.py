@@ -21,7 +21,8 @@ import struct
 import time
 from collections.abc import Iterable
 
-from netlab import names, nodeexec
+from netlab import names
+from netlab.node import inside as inside_node
 from netlab.backend import neigh, netns
 
 ECHO_REQUEST, ECHO_REPLY = 8, 0
@@ -48,7 +49,7 @@ class _Source:
     """One node's raw socket and the addresses it should reach."""
 
     def __init__(self, lab: str, node: str, targets: list[str], ident: int):
-        with nodeexec.inside(lab, node):
+        with inside_node(lab, node):
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
         self.sock.setblocking(False)
         self.node, self.targets, self.ident = node, targets, ident

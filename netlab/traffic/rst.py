@@ -9,9 +9,9 @@ when the context ends (and with the namespace in any case).
 from __future__ import annotations
 
 import contextlib
-import subprocess
 from collections.abc import Iterator
 
+from netlab.backend import nft
 from netlab.errors import NetlabError
 
 TABLE = "netlab_traffic"
@@ -23,9 +23,10 @@ def rst_rule(dst: str, dport: int) -> str:
 
 
 def _nft(text: str) -> None:
-    done = subprocess.run(["nft", text], capture_output=True, text=True, timeout=30)
-    if done.returncode:
-        raise NetlabError(f"nft {text!r}: {done.stderr.strip()}")
+    try:
+        nft.command(text)
+    except RuntimeError as exc:  # a traffic tool's error, said without a traceback
+        raise NetlabError(str(exc)) from None
 
 
 @contextlib.contextmanager

@@ -6,7 +6,7 @@ import socket
 import threading
 import time
 
-from netlab import nodeexec
+from netlab import node as nodeexec
 
 
 def ping(lab: str, node: str, address: str, count: int = 1) -> bool:

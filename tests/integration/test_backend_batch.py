@@ -13,7 +13,8 @@ import subprocess
 
 import pytest
 
-from netlab import deploy, executor, loader, names, state
+import netlab
+from netlab import deploy, executor, names, ops, state
 from netlab import plan as planning
 from netlab.backend import netns
 from netlab.backend.kernel import KernelBackend
@@ -27,11 +28,12 @@ pytestmark = pytest.mark.root
 HOSTS = 200
 
 
-def star_text(lab: str, hosts: int, member=lambda i: f"h{i}:eth0", extra: str = "") -> str:
-    nodes = "\n".join(f"  h{i}: {{}}" for i in range(hosts))
-    members = "\n".join(f"      - {member(i)}" for i in range(hosts))
-    return (f"name: {lab}\nnodes:\n  sw: {{}}\n{nodes}\nbridges:\n  br0:\n    node: sw\n"
-            f"    subnet: 198.18.0.0/22\n    members:\n{members}\n{extra}")
+def star(lab: str, hosts: int, member=lambda i: f"h{i}:eth0"):
+    """The validated model of ``hosts`` nodes on bridge br0 of node sw."""
+    topo = netlab.Topology(lab).node("sw")
+    for i in range(hosts):
+        topo.node(f"h{i}")
+    return topo.bridge("br0", node="sw", subnet="198.18.0.0/22", members=[member(i) for i in range(hosts)]).validate()
 
 
 def lab_namespaces(lab: str) -> list[str]:
@@ -76,20 +78,20 @@ def with_member(topo, host: str, **change):
 def test_a_duplicate_veth_in_the_middle_of_its_batch_rolls_back_everything(lab_name):
     # h100's member interface is called `lo`: the kernel refuses it (EEXIST) in the
     # middle of the one link.veth batch, after it has made the 100 veths before it
-    topo = with_member(loader.load_text(star_text(lab_name, HOSTS)), "h100", name="lo")
+    topo = with_member(star(lab_name, HOSTS), "h100", name="lo")
     steps = planning.build(topo).steps
     failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["name"] == "lo")
     first, last = batch_of(steps, failing)
     assert first < failing < last and last - first + 1 == HOSTS
     with pytest.raises(NetlabError) as err:
         deploy.up(topo)
-    assert f"step {failing + 1} failed: {planning.describe(steps[failing])}: File exists" in str(err.value)
+    assert f"step {failing + 1} failed: {ops.describe(steps[failing])}: File exists" in str(err.value)
     assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
 
 
 def test_an_invalid_mac_in_the_middle_of_the_veth_batch_rolls_back_everything(lab_name):
     # a multicast MAC (validation refuses it; given here past it): the kernel refuses it too
-    topo = with_member(loader.load_text(star_text(lab_name, HOSTS)), "h150", mac="01:00:5e:00:00:01")
+    topo = with_member(star(lab_name, HOSTS), "h150", mac="01:00:5e:00:00:01")
     steps = planning.build(topo).steps
     failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["mac"])
     with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 type veth .*: "
@@ -101,7 +103,7 @@ def test_an_invalid_mac_in_the_middle_of_the_veth_batch_rolls_back_everything(la
 def test_a_missing_port_in_the_middle_of_a_chunk_rolls_back_everything(lab_name):
     # Every bridge port comes up from one socket, 64 requests a system call: the kernel
     # goes on past the one that fails, so what follows it in the chunk is undone too.
-    steps = list(planning.build(loader.load_text(star_text(lab_name, HOSTS))).steps)
+    steps = list(planning.build(star(lab_name, HOSTS)).steps)
     ports = [i for i, s in enumerate(steps) if s.op == "link.up" and s.args.get("master")]
     bad = ports[len(ports) // 2]
     steps[bad] = Step("link.up", {**steps[bad].args, "name": "nlpmissing"}, scope=steps[bad].scope)
@@ -111,18 +113,18 @@ def test_a_missing_port_in_the_middle_of_a_chunk_rolls_back_everything(lab_name)
 
 
 def test_a_duplicate_address_in_the_middle_of_its_batch_rolls_back_everything(lab_name):
-    steps = list(planning.build(loader.load_text(star_text(lab_name, HOSTS))).steps)
+    steps = list(planning.build(star(lab_name, HOSTS)).steps)
     addrs = [i for i, s in enumerate(steps) if s.op == "addr.add"]
     again = addrs[len(addrs) // 2]
     steps.insert(again + 1, steps[again])  # the same address on the same interface twice
     error = apply_rolls_back(steps, lab_name)
-    assert f"step {again + 2} failed: {planning.describe(steps[again])}: File exists" in error
+    assert f"step {again + 2} failed: {ops.describe(steps[again])}: File exists" in error
 
 
 def test_down_after_a_partly_applied_plan_removes_everything(lab_name):
     # As after `kill -9` in the middle of up: the record holds the whole plan, the
     # kernel holds a prefix of it that ends inside a batch.
-    the_plan = planning.build(loader.load_text(star_text(lab_name, HOSTS)))
+    the_plan = planning.build(star(lab_name, HOSTS))
     ups = [i for i, s in enumerate(the_plan.steps) if s.op == "link.up"]
     cut = ups[len(ups) // 2]
     state.write(the_plan, "building")
@@ -166,7 +168,7 @@ def test_a_lab_with_more_namespaces_than_open_files_allowed_comes_up(lab_name):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
     try:
-        deploy.up(loader.load_text(star_text(lab_name, 300)))
+        deploy.up(star(lab_name, 300))
         assert len(lab_namespaces(lab_name)) == 301
     finally:
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

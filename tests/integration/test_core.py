@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab import deploy, loader, names, nodeexec, state, status
+from netlab import deploy, loader, names, state, status
+from netlab import node as nodeexec
 from netlab.backend import netns
 from netlab.errors import LabExists, NetlabError
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab import deploy, kinds, loader, names, nodeexec, state, status
+from netlab import deploy, kinds, loader, names, state, status
+from netlab import node as nodeexec
 from netlab.backend import docker as engine
 from netlab.backend import netns
 from netlab.errors import NetlabError
@@ -208,7 +209,7 @@ def test_down_all_sweep_removes_netlab_containers_only(busybox, docker_api):
     bystander = docker_api.containers.run(busybox, name=f"dk-bystander-{tag}", detach=True, network_mode="none",
                                           labels={"netlab": "not a lab label"})
     try:
-        assert kinds.kind("docker").sweep_all() == []
+        assert kinds.kind("docker").sweep(None) == []
         assert not engine.container_exists(docker_api, orphan.name)
         bystander.reload()
         assert bystander.status == "running"

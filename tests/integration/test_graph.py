@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from netlab import graph, nodeexec
+from netlab import graph
+from netlab import node as nodeexec
 
 pytestmark = pytest.mark.root
 TOPOS = Path(__file__).parents[2] / "topologies"

@@ -15,9 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from netlab import deploy, names, nodeexec, state
+from netlab import deploy, names, state
+from netlab import node as nodeexec
 from netlab.backend import netns
-from netlab.labs import discover, probe, runner
+from netlab.backend import procfs as probe
+from netlab.labs import discover, runner
 from tests.conftest import lab_leftovers
 
 pytestmark = pytest.mark.root

@@ -9,7 +9,8 @@ import uuid
 import pytest
 from typer.testing import CliRunner
 
-from netlab import deploy, loader, nodeexec, state
+from netlab import deploy, loader, state
+from netlab import node as nodeexec
 from netlab.cli import app
 from netlab.errors import TopologyError
 

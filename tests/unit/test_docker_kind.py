@@ -6,8 +6,8 @@ import pytest
 
 from netlab import kinds, loader, names, plan, schema
 from netlab.backend.composite import CompositeBackend
-from netlab.docker_kind import DockerSpec
 from netlab.errors import TopologyError
+from netlab.kinds.docker import DockerSpec
 
 LAB = """\
 name: dk

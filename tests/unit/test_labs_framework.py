@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from netlab.backend import procfs as probe
+from netlab.backend import rps
 from netlab.errors import NetlabError, TopologyError
-from netlab.labs import checks, discover, probe, report, runner, spec as labspec
+from netlab.labs import checks, discover, report, runner, spec as labspec
 from netlab.labs.checks import Figure
 from netlab.labs.context import Series
 
@@ -224,10 +226,10 @@ def test_per_cpu_parsers():
 
 
 def test_rps_masks_and_root_refused():
-    assert probe.cpu_mask([1]) == "2" and probe.cpu_mask({0, 1}) == "3" and probe.cpu_mask([]) == "0"
-    assert probe.cpu_mask([4, 0]) == "11"
+    assert rps.cpu_mask([1]) == "2" and rps.cpu_mask({0, 1}) == "3" and rps.cpu_mask([]) == "0"
+    assert rps.cpu_mask([4, 0]) == "11"
     with pytest.raises(ValueError, match="never in the root namespace"):
-        probe.rps_set(None, "eth0", [1])
+        rps.rps_set(None, "eth0", [1])
 
 
 def test_sysctls_only_in_lab_namespaces():

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from netlab.bench.paths import counters, definitions, env, lab, reference, runner, stats
+import netlab
+from netlab.bench.paths import counters, definitions, env, reference, runner, stats
 from netlab.bench.paths.definitions import PathDef
 
 
 def test_every_path_names_nodes_and_an_address_of_its_topology():
-    topo = lab.load(str(definitions.topology_file(definitions.DEFAULT_TOPOLOGY)), "bp-unit")
+    topo = netlab.load(definitions.topology_file(definitions.DEFAULT_TOPOLOGY), name="bp-unit").validate()
     assert topo.name == "bp-unit"
     for d in definitions.PATHS.values():
         own = topo if d.topology == definitions.DEFAULT_TOPOLOGY else \
-            lab.load(str(definitions.topology_file(d.topology)), "bp-unit")  # a file of its own (docker)
+            netlab.load(definitions.topology_file(d.topology), name="bp-unit").validate()  # a file of its own (docker)
         assert {d.client, d.server} <= set(own.nodes), d.name
         addr = d.server_address(own)
         assert addr.count(".") == 3, (d.name, addr)
@@ -22,7 +23,7 @@ def test_every_path_names_nodes_and_an_address_of_its_topology():
 
 
 def test_server_address_of_an_interface_without_one_is_an_error():
-    topo = lab.load(str(definitions.topology_file(definitions.DEFAULT_TOPOLOGY)), "bp-unit")
+    topo = netlab.load(definitions.topology_file(definitions.DEFAULT_TOPOLOGY), name="bp-unit").validate()
     with pytest.raises(LookupError, match="no address on 'eth9'"):
         PathDef("x", "cl", "vp", "vp:eth9", "").server_address(topo)
 

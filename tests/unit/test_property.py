@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 
 from netlab import loader, plan, source
 from netlab.errors import Problem, TopologyError
-from netlab.docker_kind import DockerSpec
+from netlab.kinds.docker import DockerSpec
 from netlab.model import Bridge, Dnat, Endpoint, Link, Masquerade, NodeSpec, Pool, Route, Snat, TopologyFile
 
 # `make test` runs a fixed set of 150 examples a property (seconds); a longer hunt for new

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from netlab import ui
+from netlab import signals, ui
 from netlab.bench.conns import parse_size, parse_target
 from netlab.bench.conns.plan import DEFAULT_WINDOW, LAB_PORT_RANGE, LAB_SOMAXCONN, Options
 
@@ -84,7 +84,7 @@ def register(bench_app: typer.Typer) -> None:
             if as_json:
                 ui.emit_json({"ok": False, "error": said})
             ui.err.print(said, highlight=False)
-            raise typer.Exit(143 if isinstance(exc, runner.Interrupted) else 130) from None
+            raise typer.Exit(signals.exit_code(exc)) from None
         if report_dir:
             from netlab.bench.conns import chart
 

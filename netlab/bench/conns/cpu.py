@@ -19,49 +19,33 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from netlab.bench.paths.counters import CPU_FIELDS
+from netlab.backend import procfs
+from netlab.backend.procfs import CPU_FIELDS
 
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def run_ns(pid: int) -> int:
-    """Time process ``pid`` has run so far, in ns (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/schedstat") as fh:
-            return int(fh.read().split()[0])
-    except (OSError, ValueError, IndexError):
-        return 0
+run_ns = procfs.run_ns
 
 
 def ticks(pid: int) -> tuple[int, int]:
-    """(utime, stime) clock ticks of process ``pid``."""
+    """(utime, stime) clock ticks of process ``pid`` ((0, 0) if it is gone)."""
     try:
-        with open(f"/proc/{pid}/stat") as fh:
-            fields = fh.read().rsplit(")", 1)[1].split()
-        return int(fields[11]), int(fields[12])
+        return procfs.ticks(pid)
     except (OSError, ValueError, IndexError):
         return 0, 0
 
 
 def softirq_threads() -> list[int]:
     """Pids of the per-CPU ksoftirqd threads."""
-    found = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/comm") as fh:
-                if fh.read().startswith("ksoftirqd/"):
-                    found.append(int(pid))
-        except OSError:
-            continue
-    return found
+    return procfs.named("ksoftirqd/")
 
 
 def machine(text: str | None = None) -> dict[str, int]:
     """The machine's CPU time so far, in ticks per kind (the "cpu" line of /proc/stat)."""
     if text is None:
-        with open("/proc/stat") as fh:
-            text = fh.readline()
-    return dict(zip(CPU_FIELDS, (int(v) for v in text.split()[1:len(CPU_FIELDS) + 1])))
+        return procfs.machine_cpu()
+    return dict(zip(CPU_FIELDS, procfs.parse_stat(text)["cpu"]))
 
 
 def shares(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:

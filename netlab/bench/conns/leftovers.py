@@ -17,18 +17,13 @@ import os
 import re
 
 from netlab import deploy, state
+from netlab.backend import procfs
 from netlab.errors import NetlabError
 
 _STAMP = re.compile(r"^<bench conns (?P<lab>[^:>]+): run (?P<pid>\d+) started (?P<start>\d+)>$")
 
 
-def start_ticks(pid: int) -> int | None:
-    """When process ``pid`` started, in clock ticks since boot; None if there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return int(fh.read().rsplit(")", 1)[1].split()[19])
-    except (OSError, ValueError, IndexError):
-        return None
+start_ticks = procfs.start_ticks
 
 
 def stamp(lab: str, pid: int | None = None) -> str:

@@ -17,39 +17,13 @@ import os
 import resource
 from dataclasses import asdict, dataclass
 
-CAP_SYS_ADMIN = 21
-CAP_SYS_RESOURCE = 24
-
-
-def read_sysctl(key: str, default: str | None = None) -> str | None:
-    """The value of a sysctl as the calling thread's namespace sees it; ``default`` if absent."""
-    try:
-        with open("/proc/sys/" + key.replace(".", "/")) as fh:
-            return fh.read().strip()
-    except OSError:
-        return default
+from netlab.backend import procfs
+from netlab.backend.procfs import CAP_SYS_ADMIN, CAP_SYS_RESOURCE, sysctl_read as read_sysctl
 
 
 def meminfo(text: str | None = None) -> dict[str, int]:
     """/proc/meminfo as bytes per field."""
-    if text is None:
-        with open("/proc/meminfo") as fh:
-            text = fh.read()
-    out = {}
-    for line in text.splitlines():
-        key, _, rest = line.partition(":")
-        parts = rest.split()
-        if parts:
-            out[key] = int(parts[0]) * (1024 if len(parts) > 1 and parts[1] == "kB" else 1)
-    return out
-
-
-def _capabilities() -> int:
-    with open("/proc/self/status") as fh:
-        for line in fh:
-            if line.startswith("CapEff:"):
-                return int(line.split()[1], 16)
-    return 0
+    return procfs.meminfo() if text is None else procfs.parse_meminfo(text)
 
 
 @dataclass(frozen=True)
@@ -87,7 +61,7 @@ def read() -> Limits:
     """The limits of this machine and process, now."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     nproc = resource.getrlimit(resource.RLIMIT_NPROC)[0]
-    caps = _capabilities()
+    caps = procfs.capabilities()
     mem = meminfo()
     lo, hi = (int(x) for x in (read_sysctl("net.ipv4.ip_local_port_range") or "32768 60999").split())
     conntrack = read_sysctl("net.netfilter.nf_conntrack_max")

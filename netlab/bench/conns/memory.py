@@ -12,26 +12,19 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from netlab.backend import procfs
+from netlab.backend.procfs import pss, sockstat_of  # noqa: F401  (this bench's readers)
 from netlab.bench.conns.limits import meminfo
-from netlab.labs.probe import parse_sockstat
+
+# one parser of /proc/net/sockstat for the labs and this bench
+sockstat = procfs.parse_sockstat
 
 
 def slabinfo(text: str | None = None, page_size: int | None = None) -> dict[str, int]:
     """Bytes held by each slab cache (its slabs × pages per slab × page size), from /proc/slabinfo."""
     if text is None:
-        with open("/proc/slabinfo") as fh:
-            text = fh.read()
-    page = page_size or os.sysconf("SC_PAGE_SIZE")
-    out = {}
-    for line in text.splitlines():
-        if line.startswith(("slabinfo", "#")) or ":" not in line:
-            continue
-        head, _, rest = line.partition(":")
-        cols = head.split()
-        slabdata = rest.split("slabdata")[-1].split()
-        if len(cols) >= 6 and len(slabdata) >= 2:
-            out[cols[0]] = int(slabdata[1]) * int(cols[5]) * page
-    return out
+        return procfs.slab_bytes()
+    return procfs.parse_slab_bytes(text, page_size or os.sysconf("SC_PAGE_SIZE"))
 
 
 # The caches a TCP connection allocates from (book §7.3: socket, inode, dentry, file; the
@@ -65,28 +58,6 @@ def merged_caches(root: str = "/sys/kernel/slab") -> dict[str, list[str]]:
         if os.path.islink(path):
             groups.setdefault(os.readlink(path).rsplit("/", 1)[-1], []).append(name)
     return {n: sorted(a for a in names if a != n) for names in groups.values() for n in names}
-
-
-# one parser of /proc/net/sockstat for the labs and this bench
-sockstat = parse_sockstat
-
-
-def sockstat_of(pid: int) -> dict[str, dict[str, int]]:
-    """sockstat as seen from the network namespace of process ``pid`` (inuse and tw are per namespace)."""
-    with open(f"/proc/{pid}/net/sockstat") as fh:
-        return sockstat(fh.read())
-
-
-def pss(pid: int) -> int:
-    """Proportional set size of a process in bytes (shared pages divided among their sharers)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            for line in fh:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except (FileNotFoundError, ProcessLookupError):
-        pass
-    return 0
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,8 @@
 
 Phases (issue 4): ramp (connect, with a memory guard), hold (count checked in
 each namespace's /proc/net/sockstat), teardown (every socket closed, every
-worker gone, the lab's namespaces removed). Ctrl-C or SIGTERM at any point
-lands in the same teardown.
+worker gone, the lab's namespaces removed). Ctrl-C, SIGTERM or SIGHUP at any
+point lands in the same teardown (netlab's lifecycle and signal policy).
 """
 
 from __future__ import annotations
@@ -11,13 +11,10 @@ from __future__ import annotations
 import contextlib
 import errno as errnos
 import os
-import signal
 import statistics
-import threading
 import time
-from collections.abc import Iterator
 
-from netlab import deploy, names, state
+from netlab import lifecycle, names, signals
 from netlab.backend import netns
 from netlab.bench.conns import cpu, display, leftovers, limits as machine, memory, plan as planning, report, topology
 from netlab.bench.conns.plan import EST_BYTES_PER_CONN, GiB, LimitError, Options, Plan
@@ -32,42 +29,6 @@ TICK = 0.1          # seconds between two looks at the counters
 STALL_S = 15.0      # no new connection for this long ends the run with an error
 
 
-class Interrupted(KeyboardInterrupt):
-    """SIGTERM or SIGHUP (the terminal went away), treated as Ctrl-C: the run tears down and re-raises."""
-
-
-STOPPERS = (signal.SIGTERM, signal.SIGHUP)
-
-
-@contextlib.contextmanager
-def _terminate_interrupts() -> Iterator[None]:
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum, frame):
-        raise Interrupted(f"signal {signal.Signals(signum).name}")
-
-    old = {s: signal.signal(s, on_term) for s in STOPPERS}
-    try:
-        yield
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-
-
-@contextlib.contextmanager
-def _signals_held() -> Iterator[None]:
-    """Let no second Ctrl-C or SIGTERM cut a teardown short."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    old = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT,) + STOPPERS}
-    try:
-        yield
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
 
 
 def _conntrack_count(ns: str) -> int | None:
@@ -85,33 +46,31 @@ class Run:
         self.conntrack_checked = False
 
     def execute(self) -> dict:
+        """Build, run the phases, tear down — also on an error, Ctrl-C, SIGTERM or SIGHUP:
+        the workers first, then the run's lab, then the parent (only what this run made)."""
         labs = (self.plan.lab, topology.parent_lab(self.plan.lab))
         removed = leftovers.clear(labs)  # what a run killed with SIGKILL left under these names
         if removed:
             _slab_settled()
-        existed = {lab for lab in labs if state.exists(lab)}
-        with _terminate_interrupts():
-            try:
-                self._build()
-                self.workers = Workers(self.plan)
-                self.workers.start()
-                result = self._phases()
-                result["leftovers_removed"] = removed
-                return result
-            finally:
-                with _signals_held():
-                    display.phase(f"tearing down lab {self.plan.lab}", self.opts.progress)
-                    if self.workers:
-                        self.workers.stop()
-                    for lab in labs:  # the run's lab, then the parent: only what this run made
-                        if lab not in existed and state.exists(lab):
-                            deploy.down(lab)
+        with signals.interruptible(), contextlib.ExitStack() as stack:
+            self._build(stack)
+            self.workers = Workers(self.plan)
+            stack.callback(self._stop_workers)
+            self.workers.start()
+            result = self._phases()
+            result["leftovers_removed"] = removed
+            return result
 
-    def _build(self) -> None:
+    def _stop_workers(self) -> None:
+        with signals.deferred():
+            display.phase(f"tearing down lab {self.plan.lab}", self.opts.progress)
+            self.workers.stop()
+
+    def _build(self, stack: contextlib.ExitStack) -> None:
         """The parent namespace first; the client and server namespaces created from inside it."""
-        deploy.up(topology.build_parent(self.plan))
+        stack.enter_context(lifecycle.up(topology.build_parent(self.plan)))
         with netns.entered(names.netns(topology.parent_lab(self.plan.lab), topology.PARENT)):
-            deploy.up(topology.build(self.plan))
+            stack.enter_context(lifecycle.up(topology.build(self.plan)))
 
     def _cpu(self) -> cpu.Reading:
         w = self.workers

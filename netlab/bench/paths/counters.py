@@ -9,7 +9,9 @@ import os
 import resource
 import time
 
-CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
+from netlab.backend import procfs
+from netlab.backend.procfs import CPU_FIELDS, cpu_pressure, cpu_times
+
 TICK = os.sysconf("SC_CLK_TCK")
 # A round is flagged when others took more than this share of one CPU, or the
 # hypervisor stole more than this share of the machine. "Others" includes the
@@ -23,45 +25,7 @@ STEAL_LIMIT = 0.02
 
 def softirqs(kind: str = "NET_RX") -> int:
     """Sum over CPUs of one /proc/softirqs row."""
-    with open("/proc/softirqs") as fh:
-        for line in fh:
-            name, _, counts = line.partition(":")
-            if name.strip() == kind:
-                return sum(int(c) for c in counts.split())
-    return 0
-
-
-def cpu_times() -> dict[str, list[int]]:
-    """Per-CPU /proc/stat times in ticks: {"cpu0": [user, nice, ...]}."""
-    out = {}
-    with open("/proc/stat") as fh:
-        for line in fh:
-            if line.startswith("cpu") and line[3].isdigit():
-                parts = line.split()
-                out[parts[0]] = [int(v) for v in parts[1:1 + len(CPU_FIELDS)]]
-    return out
-
-
-def process(pid: int) -> tuple[int, int]:
-    """(CPU time in ns, context switches) of a process and its threads so far."""
-    with open(f"/proc/{pid}/schedstat") as fh:
-        ns = int(fh.read().split()[0])
-    switches = 0
-    with open(f"/proc/{pid}/status") as fh:
-        for line in fh:
-            key, _, value = line.partition(":")
-            if key.endswith("ctxt_switches"):  # voluntary and nonvoluntary
-                switches += int(value)
-    return ns, switches
-
-
-def cpu_pressure() -> int | None:
-    """PSI: µs during which some task waited for a CPU (None where the kernel has no PSI)."""
-    try:
-        with open("/proc/pressure/cpu") as fh:
-            return int(fh.readline().rsplit("total=", 1)[1])
-    except (OSError, IndexError, ValueError):
-        return None
+    return procfs.softirqs().get(kind, 0)
 
 
 def children_cpu_ns() -> int:
@@ -72,7 +36,7 @@ def children_cpu_ns() -> int:
 
 def snapshot(pids: list[int]) -> dict:
     return {"t_ns": time.monotonic_ns(), "net_rx": softirqs(), "cpu": cpu_times(), "psi_us": cpu_pressure(),
-            "procs": {str(p): process(p) for p in pids}}
+            "procs": {str(p): procfs.process_cpu(p) for p in pids}}
 
 
 def delta(before: dict, after: dict) -> dict:

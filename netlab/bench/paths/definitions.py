@@ -12,10 +12,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from netlab import content
+
 if TYPE_CHECKING:  # the engine processes import this package: keep pydantic out of their start-up
     from netlab.resolve import Topology
 
-TOPOLOGIES = Path(__file__).resolve().parents[3] / "topologies"
 DEFAULT_TOPOLOGY = "paths.yaml"
 
 
@@ -65,7 +66,8 @@ METRICS = ("rr", "crr", "stream")
 
 
 def topology_file(name: str) -> Path:
-    return TOPOLOGIES / name
+    """A shipped topology by file name (an absolute path is taken as it is)."""
+    return content.topologies_dir() / name
 
 
 def select(names: list[str] | None, table=PATHS) -> list[PathDef]:

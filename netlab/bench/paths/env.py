@@ -10,10 +10,12 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 
-from netlab import nodeexec
-from netlab.backend import tracefs
+from netlab import names
+from netlab.backend import netns, nft, procfs, tracefs
 from netlab.bench.paths import reference, tracepoints
 from netlab.bench.paths.launch import Ends
+from netlab.errors import NetlabError
+from netlab.node import Node
 from netlab.resolve import Topology
 
 OFFLOADS = ("rx-checksumming", "tx-checksumming", "scatter-gather", "tcp-segmentation-offload",
@@ -24,7 +26,7 @@ def _run(lab: str | None, node: str | None, argv: Sequence[str]) -> str | None:
     """stdout of a read-only command in a node (or here), None if it fails."""
     try:
         if lab and node:
-            res = nodeexec.run(lab, node, argv, capture=True, timeout=10, kind="netns")  # host tools, node's netns
+            res = Node(lab, node, kind="netns").run(argv, capture=True, timeout=10)  # host tools, node's netns
         else:
             res = subprocess.run(list(argv), capture_output=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
@@ -33,14 +35,7 @@ def _run(lab: str | None, node: str | None, argv: Sequence[str]) -> str | None:
 
 
 def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
+    return procfs.cpu_model() or platform.processor() or "unknown"
 
 
 def parse_offloads(text: str) -> dict[str, str]:
@@ -68,13 +63,18 @@ def egress(lab: str | None, node: str | None, address: str) -> dict:
 
 
 def node_counters(lab: str | None, node: str | None) -> dict:
-    """Conntrack entries and nftables rules in a node's namespace."""
-    ct = _run(lab, node, ["conntrack", "-C"])
-    ruleset = _run(lab, node, ["nft", "-j", "list", "ruleset"])
-    rules = None
-    if ruleset:
-        rules = sum(1 for o in json.loads(ruleset).get("nftables", []) if "rule" in o)
-    return {"conntrack": int(ct.split()[0]) if ct and ct.split() else None, "nft_rules": rules}
+    """Conntrack entries and nftables rules in a node's namespace (or here)."""
+    ns = names.netns(lab, node) if lab and node else None
+    try:
+        ct: int | None = int(procfs.sysctl_get(ns, "net.netfilter.nf_conntrack_count"))
+    except (OSError, ValueError):  # no conntrack module loaded: nothing is tracked
+        ct = None
+    try:
+        with netns.entered(ns):
+            rules: int | None = sum(1 for o in nft.ruleset() if "rule" in o)
+    except (OSError, RuntimeError, NetlabError):
+        rules = None
+    return {"conntrack": ct, "nft_rules": rules}
 
 
 def tools() -> dict:

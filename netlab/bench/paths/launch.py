@@ -13,7 +13,9 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netlab import names, nodeexec
+from netlab import names
+from netlab.backend import procfs
+from netlab.node import Node
 
 
 class EngineError(RuntimeError):
@@ -56,7 +58,7 @@ def spawn(ends: Ends, node: str | None, argv: Sequence[str]) -> subprocess.Popen
         # kind="netns": enter the node's network namespace only, so the host's tools run in a
         # container node too (its namespace is named like any other; `docker exec` would look
         # for sockperf inside the image)
-        return nodeexec.popen(ends.lab, node, argv, kind="netns", **pipes)
+        return Node(ends.lab, node, kind="netns").popen(argv, **pipes)
     return subprocess.Popen(list(argv), **pipes)
 
 
@@ -114,16 +116,11 @@ def wait_listening(proc: subprocess.Popen, port: int, timeout: float, what: str)
     """Wait until ``proc``'s namespace has a TCP listener on ``port`` (read from
     /proc/PID/net/tcp, so nothing connects to the server early)."""
     deadline = time.monotonic() + timeout
-    needle = f":{port:04X} 00000000:0000 0A"
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise EngineError(f"{what}: exited {proc.returncode} before listening{_stderr_tail(proc)}")
-        try:
-            with open(f"/proc/{proc.pid}/net/tcp") as fh:
-                if needle in fh.read():
-                    return
-        except OSError:
-            pass
+        if procfs.listening(proc.pid, port):
+            return
         time.sleep(0.01)
     raise EngineError(f"{what}: not listening on port {port} after {timeout:g} s")
 

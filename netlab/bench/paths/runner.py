@@ -9,12 +9,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from netlab import builder, lifecycle, signals
 from netlab.bench import cpuidle
-from netlab.bench.paths import builtin, definitions, env as environment, lab as labs, reference, results
+from netlab.bench.paths import builtin, definitions, env as environment, reference, results
 from netlab.bench.paths.definitions import PathDef
 from netlab.bench.paths.launch import EngineError, Ends, cores
 from netlab.errors import NetlabError
-from netlab.labs.runner import signals_interrupt  # SIGTERM → KeyboardInterrupt, as every run here does
 
 ENGINE_CHOICES = {"builtin": ("builtin",), "sockperf": ("sockperf",), "iperf3": ("iperf3",),
                   "reference": ("sockperf", "iperf3"), "all": ("builtin", "sockperf", "iperf3")}
@@ -79,7 +79,7 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
     errors: dict[str, str] = {}
     skipped: dict[str, str] = {}
     samples: list[dict] = []
-    with signals_interrupt(), contextlib.ExitStack() as stack:
+    with signals.interruptible(), contextlib.ExitStack() as stack:
         ends, topos = _build(defs, opts, (client_cpu, server_cpu), stack, errors, skipped)
         env = environment.collect(ends, topos)
         if opts.tracepoint and env["tools"]["tracepoint"].startswith("unavailable"):
@@ -144,13 +144,17 @@ def _build(defs: list[PathDef], opts: Options, cpus: tuple[int | None, int | Non
     for topology, group in by_file.items():
         lab = lab_name(base, topology)
         try:
-            topo = stack.enter_context(labs.built(labs.load(str(definitions.topology_file(topology)), lab)))
+            described = builder.load(definitions.topology_file(topology), name=lab)
+            # a lab of this name left up by a run that died is taken down first
+            topo = stack.enter_context(lifecycle.up(described, replace_stale=True)).topology
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # a topology that cannot be built makes its paths errors, not the run
             why = f"lab {lab} from {topology} could not be built: {exc}"
-            # an extra path (docker) nobody asked for by name is skipped where the machine cannot build it
-            optional = not explicit and topology != definitions.DEFAULT_TOPOLOGY and isinstance(exc, NetlabError)
+            # an extra path (docker) nobody asked for by name is skipped where the machine cannot build
+            # it; a topology file that is not there is a broken install, an error always
+            optional = (not explicit and topology != definitions.DEFAULT_TOPOLOGY and isinstance(exc, NetlabError)
+                        and definitions.topology_file(topology).is_file())
             for d in group:
                 (skipped if optional else errors)[d.name] = why
             continue

@@ -1,22 +1,52 @@
-"""Python functions run in a separate process inside a node's namespace.
+"""Processes inside a namespace: a command, or a Python function in a forked child.
 
-A forked child moves into the namespace for good (``netns.setns_path``) before
-it calls the function, so every socket, raw socket and thread it opens belongs
-to the node. The result (or the exception's text) comes back over a pipe.
+Either way the child moves into the namespace for good (``netns.setns_path``)
+before it runs anything, so every socket, raw socket and thread it opens
+belongs to the namespace. A function's result (or the exception's text) comes
+back over a pipe.
 """
 
 from __future__ import annotations
 
+import errno
 import multiprocessing
 import os
 import signal
+import subprocess
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from netlab.backend import netns
 
 _FORK = multiprocessing.get_context("fork")
+
+
+def popen(ns: str | None, argv: Sequence[str], **kw: Any) -> subprocess.Popen:
+    """Start ``argv`` inside namespace ``ns`` (None: this one); ``subprocess.Popen`` keywords."""
+    if ns is not None and not netns.exists(ns):
+        raise FileNotFoundError(errno.ENOENT, "no such network namespace", netns.path(ns))
+    pre = (lambda: netns.setns_path(ns)) if ns else None
+    return subprocess.Popen(list(argv), preexec_fn=pre, **kw)
+
+
+def run(ns: str | None, argv: Sequence[str], capture: bool = False, timeout: float | None = None,
+        check: bool = False, input: bytes | None = None) -> subprocess.CompletedProcess:
+    """Run ``argv`` inside ``ns`` and wait; stdout and stderr captured as bytes if ``capture``.
+    Killed if it outlives ``timeout`` (TimeoutExpired) or the caller is interrupted."""
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE} if capture else {}
+    stdin = subprocess.PIPE if input is not None else subprocess.DEVNULL
+    with popen(ns, argv, stdin=stdin, **pipes) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    if check:
+        result.check_returncode()
+    return result
 
 
 class ProcedureError(RuntimeError):
@@ -76,3 +106,14 @@ class NodeProcess:
             self.process.kill()
         self.process.join(5)
         self._recv.close()
+
+
+def end_all(procs: list[subprocess.Popen | NodeProcess]) -> None:
+    """Kill every process of ``procs`` that still runs, the last started first; empties the list."""
+    for proc in reversed(procs):
+        if isinstance(proc, NodeProcess):
+            proc.stop()
+        elif proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    procs.clear()

@@ -13,13 +13,15 @@ methods): with requests it costs ~0.3 s, on every start of the CLI otherwise.
 from __future__ import annotations
 
 import shutil
+from types import MappingProxyType
 from typing import Literal, Union
 
 from pydantic import Field, field_validator
 
 from netlab import names
+from netlab.backend.base import Backend
 from netlab.errors import LabExists, NetlabError
-from netlab.kinds import NodeKind
+from netlab.kinds.base import NodeKind, Problems
 from netlab.model import NodeSpec
 from netlab.step import Step
 
@@ -52,11 +54,30 @@ class DockerSpec(NodeSpec):
         return value
 
 
+def _engine_backend() -> Backend:
+    """The backend of the container ops, made on first use: a lab without containers never needs an engine."""
+    from netlab.backend.docker import DockerBackend
+
+    return DockerBackend()
+
+
+def _docker_run_words(a: dict) -> str:
+    command = a.get("command")
+    text = command if isinstance(command, str) else " ".join(command or ())
+    return f"docker run -d --name {a['container']} --network none {a['image']}" + (f" {text}" if text else "")
+
+
 class DockerKind(NodeKind):
     """A container started by the Docker engine with no network of its own."""
 
     name = "docker"
     spec = DockerSpec
+    ops = MappingProxyType({
+        "docker.run": _docker_run_words,
+        "netns.attach": lambda a: f"ip netns attach {a['ns']} <pid of container {a.get('container', '?')}>",
+    })
+    # naming a container's namespace needs the container's pid: the engine's backend does it
+    backends = MappingProxyType({"docker.": _engine_backend, "netns.attach": _engine_backend})
 
     def create(self, lab: str, node: str, spec: NodeSpec) -> list[Step]:
         assert isinstance(spec, DockerSpec)
@@ -76,7 +97,7 @@ class DockerKind(NodeKind):
         """`docker exec` in the container: its namespaces, its file system, its environment."""
         return None, [shutil.which("docker") or "docker", "exec", names.container(lab, node), *argv]
 
-    def problems(self, node: str, spec: NodeSpec) -> list[tuple[tuple, str]]:
+    def problems(self, node: str, spec: NodeSpec) -> Problems:
         assert isinstance(spec, DockerSpec)
         reserved = [k for k in spec.labels if k in (names.LABEL_LAB, names.LABEL_NODE)]
         return [(("labels", k), f"{k} is netlab's own label (it marks the lab's containers)") for k in reserved]
@@ -132,7 +153,7 @@ class DockerKind(NodeKind):
                             f"lab's interfaces (`netlab down {lab}` and `up` again)")
         return out
 
-    def sweep_all(self, lab: str | None = None) -> list[str]:
+    def sweep(self, lab: str | None) -> list[str]:
         """Remove every container carrying netlab's lab label (of ``lab``, or of any lab
         for ``down --all``); problems met."""
         from netlab.backend import docker as engine

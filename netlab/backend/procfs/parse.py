@@ -1,21 +1,13 @@
-"""Kernel counters a lab reads, each from inside a node's namespace where the
-kernel keeps it per namespace: nstat-style SNMP/netstat counters, sockstat,
-interface counters, sysctls, RPS masks; and the machine-wide /proc/softirqs,
-/proc/net/softnet_stat, /proc/interrupts and /proc/slabinfo.
-
-Reads go through /proc/thread-self/net: /proc/net follows the process's main
-thread, which may sit in another namespace than the thread that entered a node.
-"""
+"""Parsers of the /proc files netlab reads: each takes the file's text (so tests need no
+kernel) and returns plain data."""
 
 from __future__ import annotations
 
 import itertools
-import subprocess
 from collections import Counter
-from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netlab.backend import netns
+CPU_FIELDS = ("user", "nice", "system", "idle", "iowait", "irq", "softirq", "steal")
 
 
 def parse_snmp(text: str) -> dict[str, int]:
@@ -143,10 +135,46 @@ class Slab:
 
 
 def parse_slabinfo(text: str) -> dict[str, Slab]:
+    """/proc/slabinfo → objects of each cache."""
     out = {}
     for line in text.splitlines()[2:]:
         f = line.split()
         out[f[0]] = Slab(int(f[1]), int(f[2]), int(f[3]))
+    return out
+
+
+def parse_slab_bytes(text: str, page_size: int) -> dict[str, int]:
+    """/proc/slabinfo → bytes each cache holds (its slabs × pages per slab × page size)."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(("slabinfo", "#")) or ":" not in line:
+            continue
+        head, _, rest = line.partition(":")
+        cols = head.split()
+        slabdata = rest.split("slabdata")[-1].split()
+        if len(cols) >= 6 and len(slabdata) >= 2:
+            out[cols[0]] = int(slabdata[1]) * int(cols[5]) * page_size
+    return out
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """/proc/meminfo → bytes per field (plain counts, e.g. HugePages_Total, as they are)."""
+    out = {}
+    for line in text.splitlines():
+        key, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts:
+            out[key] = int(parts[0]) * (1024 if len(parts) > 1 and parts[1] == "kB" else 1)
+    return out
+
+
+def parse_stat(text: str) -> dict[str, list[int]]:
+    """The cpu lines of /proc/stat in clock ticks: {"cpu": [user, nice, ...], "cpu0": [...], ...}."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith("cpu"):
+            parts = line.split()
+            out[parts[0]] = [int(v) for v in parts[1:1 + len(CPU_FIELDS)]]
     return out
 
 
@@ -158,100 +186,3 @@ def parse_ss_states(text: str) -> Counter:
 def delta(before: dict[str, int], after: dict[str, int]) -> dict[str, int]:
     """after − before for every counter; counters absent before count from 0."""
     return {k: v - before.get(k, 0) for k, v in after.items()}
-
-
-def _read(ns: str | None, path: str) -> str:
-    with netns.entered(ns):
-        with open(path) as fh:
-            return fh.read()
-
-
-def nstat(ns: str | None) -> dict[str, int]:
-    """Every SNMP and netstat counter of namespace ``ns`` (None: this thread's)."""
-    return {**parse_snmp(_read(ns, "/proc/thread-self/net/snmp")),
-            **parse_snmp(_read(ns, "/proc/thread-self/net/netstat"))}
-
-
-def sockstat(ns: str | None) -> dict[str, dict[str, int]]:
-    return parse_sockstat(_read(ns, "/proc/thread-self/net/sockstat"))
-
-
-def netdev(ns: str | None) -> dict[str, dict[str, int]]:
-    return parse_netdev(_read(ns, "/proc/thread-self/net/dev"))
-
-
-def softirqs() -> dict[str, int]:
-    """Machine-wide: softirqs are counted per CPU, not per namespace."""
-    return parse_softirqs(_read(None, "/proc/softirqs"))
-
-
-def softirqs_per_cpu() -> dict[str, dict[int, int]]:
-    return parse_softirqs_per_cpu(_read(None, "/proc/softirqs"))
-
-
-def softnet() -> dict[int, Softnet]:
-    """Machine-wide, per CPU: every namespace shows the same softnet_stat."""
-    return parse_softnet(_read(None, "/proc/net/softnet_stat"))
-
-
-def interrupts() -> dict[str, Irq]:
-    return parse_interrupts(_read(None, "/proc/interrupts"))
-
-
-def slabinfo() -> dict[str, Slab]:
-    """Machine-wide slab caches (root only)."""
-    return parse_slabinfo(_read(None, "/proc/slabinfo"))
-
-
-def sysctl_path(key: str) -> str:
-    return "/proc/sys/" + key.replace(".", "/")
-
-
-def sysctl_get(ns: str | None, key: str) -> str:
-    return " ".join(_read(ns, sysctl_path(key)).split())
-
-
-def sysctl_set(ns: str, key: str, value: object) -> str:
-    """Set a per-namespace sysctl inside ``ns``; return the old value. Refuses keys
-    the kernel keeps machine-wide (outside net.*) and the root namespace."""
-    if not ns:
-        raise ValueError("labs set sysctls inside lab namespaces only, never in the root namespace")
-    if not key.startswith("net."):
-        raise ValueError(f"{key} is not a per-namespace (net.*) sysctl")
-    old = sysctl_get(ns, key)
-    text = " ".join(str(v) for v in value) if isinstance(value, (list, tuple)) else str(value)
-    with netns.entered(ns):
-        with open(sysctl_path(key), "w") as fh:
-            fh.write(text)
-    return old
-
-
-def cpu_mask(cpus: Iterable[int]) -> str:
-    """{1} → "2", {0, 1} → "3": a CPU set as the hex mask rps_cpus takes ("0": none)."""
-    return format(sum(1 << cpu for cpu in set(cpus)), "x")
-
-
-# sysfs shows the devices of the namespace it was mounted in, not the caller's: the
-# script runs under `ip netns exec`, which mounts the namespace's own /sys in a
-# private mount namespace that ends with the command.
-_RPS_SCRIPT = """set -e
-for q in /sys/class/net/"$1"/queues/rx-*; do
-  [ -e "$q/rps_cpus" ] || exit 3
-  cat "$q/rps_cpus"
-  echo "$2" > "$q/rps_cpus"
-done"""
-
-
-def rps_set(ns: str, ifname: str, cpus: Iterable[int]) -> list[str]:
-    """Steer the receive work of ``ifname`` in namespace ``ns`` to ``cpus`` (RPS: the
-    rps_cpus of each of its rx queues; an empty set turns RPS off). Returns the old
-    masks; FileNotFoundError if the kernel has no RPS (CONFIG_RPS)."""
-    if not ns:
-        raise ValueError("labs steer RPS inside lab namespaces only, never in the root namespace")
-    done = subprocess.run(["ip", "netns", "exec", ns, "sh", "-c", _RPS_SCRIPT, "rps", ifname, cpu_mask(cpus)],
-                          capture_output=True, text=True, timeout=30)
-    if done.returncode == 3:
-        raise FileNotFoundError(f"{ifname} has no rps_cpus: this kernel lacks RPS (CONFIG_RPS)")
-    if done.returncode:
-        raise RuntimeError(f"rps_cpus of {ifname} in {ns}: {done.stderr.strip()}")
-    return done.stdout.split()

@@ -1,0 +1,26 @@
+"""The packages pyproject.toml ships are every package of the tree, and the shipped
+content is found through importlib.resources."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from netlab import content
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pyproject_lists_every_package_under_netlab():
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    tree = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "netlab").rglob("__init__.py")}
+    mapped = set(config["package-dir"])
+    assert set(config["packages"]) == tree | mapped, (
+        "add the new package to [tool.setuptools] packages in pyproject.toml (package-dir needs the list)")
+    assert {config["package-dir"][p] for p in mapped} == {"labs", "topologies"}
+
+
+def test_the_content_is_the_repository_s_labs_and_topologies_in_a_checkout():
+    assert content.labs_dir().resolve() == (ROOT / "labs").resolve()
+    assert content.topologies_dir().resolve() == (ROOT / "topologies").resolve()
+    assert (content.topologies_dir() / "paths.yaml").is_file()
