@@ -3,6 +3,7 @@ at growing numbers of connections: context switches, CPU and requests per second
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import sys
@@ -16,6 +17,17 @@ SERVERS = {"threads": "C, thread per connection",  # each blocked in read()
            "epoll": "C, epoll loop",
            "python": "Python, epoll loop"}  # select.epoll, no selectors or asyncio
 FD_MARGIN = 64  # files a helper holds besides its connections
+
+
+def one_cpu() -> int:
+    """The CPU both ends share. On two CPUs whichever end is faster decides how many sockets
+    epoll_wait() finds ready, so the figure swings with the machine's other load; on one CPU
+    the scheduler lets each end run its slice, and the server always finds the client's batch."""
+    return max(os.sched_getaffinity(0))
+
+
+def pinned(argv: list, cpu: int) -> list:
+    return ["taskset", "-c", cpu, *argv]
 
 
 def server_argv(kind: str, binary: Path, addr: str, size: int) -> list:
@@ -33,12 +45,12 @@ def snapshot(server: helper.Helper) -> tuple[float, dict, tasks.TaskCounters]:
     return (t0 + t1) / 2, {k: (before[k] + after[k]) / 2 for k in before}, cost
 
 
-def measure(lab, kind: str, binaries: dict, conns: int, size: int, window: float) -> dict:
+def measure(lab, kind: str, binaries: dict, conns: int, size: int, window: float, cpu: int) -> dict:
     """One server kind under ``conns`` connections in a closed loop; its costs over ``window``."""
     addr = lab.addr("server")
-    with helper.start(lab, "server", server_argv(kind, binaries["server"], addr, size), f"{kind} server") as srv:
+    with helper.start(lab, "server", pinned(server_argv(kind, binaries["server"], addr, size), cpu), f"{kind} server") as srv:
         port = int(srv.line().split()[1])
-        with helper.start(lab, "client", [binaries["client"], addr, port, conns, size], "client") as cli:
+        with helper.start(lab, "client", pinned([binaries["client"], addr, port, conns, size], cpu), "client") as cli:
             cli.line(60)  # "connected N": every connection is up
             time.sleep(min(0.5, window / 2))  # the threads are made, the loop is warm
             t0, s0, k0 = snapshot(srv)
@@ -138,7 +150,7 @@ def charts(lab, results: dict, counts: list[int]) -> None:
 
     lab.bars("switches", "Voluntary context switches per request", "switches / request", groups("voluntary"))
     lab.bars("cpu", "Server CPU per request", "µs / request", groups("cpu_us"))
-    lab.bars("rps", "Requests per second (2 CPUs, shared with the machine's other load)", "requests/s", groups("rps"))
+    lab.bars("rps", "Requests per second (server and client on one CPU)", "requests/s", groups("rps"))
     lab.bars("events", "Ready sockets per epoll_wait()", "events / call", groups("events_per_wait", ("epoll", "python")))
 
 
@@ -148,12 +160,14 @@ def run(lab) -> None:
     counts = open_file_room(lab, [int(n) for n in p["connections"]])
     lab.step("compiling server.c and client.c")
     binaries = {"server": cbuild.build(HERE / "server.c", libs=("pthread",)), "client": cbuild.build(HERE / "client.c")}
+    cpu = one_cpu()
+    lab.step(f"server and client share CPU {cpu} (taskset), so the server's load is the client's whole batch")
     runs: dict = {(kind, n): [] for kind in SERVERS for n in counts}
     for i in range(rounds):  # rounds interleave the servers, so a change in the machine's load hits all
         for n in counts:
             for kind in SERVERS:
                 lab.step(f"round {i + 1}/{rounds}: {SERVERS[kind]}, {n} connections for {window:g} s")
-                runs[kind, n].append(measure(lab, kind, binaries, n, size, window))
+                runs[kind, n].append(measure(lab, kind, binaries, n, size, window, cpu))
     results = {kind: {n: medians(runs[kind, n]) for n in counts} for kind in SERVERS}
     record_each(lab, results, rounds)
     record(lab, results, counts)
