@@ -10,7 +10,7 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, plan as planning, schema, signals, state, status as lab_status, ui
+from netlab import deploy, loader, plan as planning, schema, share as sharing, signals, state, status as lab_status, ui
 from netlab.errors import UsageError
 from netlab.node import run as run_in_node
 
@@ -20,6 +20,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figure
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+HOST = typer.Option(None, "--host", help="Only this host's share of a lab spread over machines (`hosts:` in the "
+                    "file): its nodes, and a VXLAN device for each link to another host.")
 TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
@@ -34,25 +36,35 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 
 
 @app.command()
-def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
-    """Print the ordered steps `up` would take; nothing is changed."""
-    the_plan = planning.build(loader.load(topology))
+def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
+    """Print the ordered steps `up` would take; nothing is changed. A lab spread over
+    hosts: each host's share (--host: that one only)."""
+    topo = loader.load(topology)
+    hosts = [host] if host else sharing.spread(topo)
+    shares = [(h, planning.build(sharing.share(topo, h))) for h in hosts] if len(hosts) > 1 or host else \
+        [(None, planning.build(topo))]
     if as_json:
-        ui.emit_json({"lab": the_plan.lab, "steps": [dict(s.to_json(), text=t)
-                                                     for s, t in zip(the_plan.steps, the_plan.lines())]})
+        out = {h: [dict(s.to_json(), text=t) for s, t in zip(p.steps, p.lines())] for h, p in shares}
+        ui.emit_json({"lab": topo.name, "steps": out[hosts[0]]} if len(out) == 1 and host else
+                     {"lab": topo.name, "steps": out[None]} if None in out else {"lab": topo.name, "hosts": out})
         return
-    for i, line in enumerate(the_plan.lines(), 1):
-        print(f"{i:4d}  {line}")
+    for h, the_plan in shares:
+        if h is not None:
+            print(f"# host {h} ({topo.hosts[h].underlay}): {sharing.summary(topo, h)}")
+        for i, line in enumerate(the_plan.lines(), 1):
+            print(f"{i:4d}  {line}")
 
 
 @app.command()
-def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
-    """Build a lab from a topology file, all or nothing."""
+def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
+    """Build a lab from a topology file, all or nothing (--host: only that host's share)."""
     topo = loader.load(topology)
+    if host:
+        topo = sharing.share(topo, host)
     steps = len(planning.build(topo).steps)
     # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does
     with ui.progress(f"up {topo.name}", steps) as advance, signals.interruptible():
-        the_plan = deploy.up(topo, advance)
+        the_plan = deploy.up(topo, advance, {"host": host} if host else None)
     if as_json:
         ui.emit_json({"ok": True, "lab": the_plan.lab, "steps": len(the_plan.steps),
                       "namespaces": the_plan.namespaces()})
