@@ -22,7 +22,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
                      "netlab.share", "netlab.loader",
                      "netlab.schema")),
     ("plan", ("netlab.ops", "netlab.plan", "netlab.preflight", "netlab.executor", "netlab.state")),
-    ("lab", ("netlab.node", "netlab.deploy", "netlab.status", "netlab.live")),
+    ("lab", ("netlab.node", "netlab.deploy", "netlab.status", "netlab.live", "netlab.remote")),
     ("api", ("netlab", "netlab.builder", "netlab.lifecycle")),
     ("uses", ("netlab.labs", "netlab.traffic", "netlab.bench", "netlab.content", "netlab.generate", "netlab.graph")),
     ("cli", ("netlab.cli", "netlab.cli_bench", "netlab.cli_live", "netlab.__main__", "netlab.labs.cli",
