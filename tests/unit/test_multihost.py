@@ -112,3 +112,15 @@ def test_cli_plan_for_one_host_and_for_all():
     assert set(json.loads(both.stdout)["hosts"]) == {"a", "b"}
     wrong = runner.invoke(app, ["plan", str(SPLIT), "--host", "c"])
     assert wrong.exit_code != 0 and "no host named 'c' (hosts: a, b)" in wrong.output
+
+
+def test_builder_places_nodes_on_hosts():
+    import netlab
+
+    topo = (netlab.Topology("x").host("a", "198.18.255.1").host("b", "198.18.255.2", vxlan_port=8472)
+            .node("h1", host="a").node("h2", host="b").link("h1", "h2"))
+    with pytest.raises(TopologyError, match="both ends of a tunnel use one port"):
+        topo.validate()
+    topo = netlab.from_dict({**topo.to_dict(), "hosts": {"a": {"underlay": "198.18.255.1"},
+                                                         "b": {"underlay": "198.18.255.2"}}})
+    assert topo.validate().placement == {"h1": "a", "h2": "b"}
