@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netlab import kinds, names, ops
+from netlab import kinds, names, ops, share as sharing
 from netlab.errors import UsageError
 from netlab.resolve import Iface, Topology, Veth, device_of
 from netlab.step import Step
@@ -33,6 +33,9 @@ def build(topo: Topology) -> Plan:
     hosts is built one host's share at a time (``netlab.share``): a link with one end
     here is a VXLAN device at that end."""
     hosts = sorted(set(topo.placement.values()))
+    if topo.host is None and topo.stand_ins:  # every share here, each host's tunnels from its stand-in
+        shares = [build(sharing.share(topo, h)) for h in sharing.spread(topo)]
+        return Plan(lab=topo.name, source=topo.source, steps=tuple(s for p in shares for s in p.steps))
     if topo.host is None and len(hosts) > 1:
         raise UsageError(f"lab {topo.name} is spread over hosts {', '.join(hosts)}: each builds its own share "
                          "(--host NAME)")
@@ -96,7 +99,8 @@ def _vxlan(topo: Topology, ns: dict[str, str | None], v: Veth, end: Iface) -> St
     return Step("link.vxlan", {"ns": ns[end.node], "name": end.name, "alias": names.mark(topo.name, end.node),
                                "vni": v.tunnel.vni, "local": str(here.underlay), "remote": str(there.underlay),
                                "port": v.tunnel.port, "mac": end.mac, "mtu": end.mtu,
-                               "peer": f"{topo.placement[other.node]}:{other.node}"},
+                               "peer": f"{topo.placement[other.node]}:{other.node}",
+                               "underlay": topo.stand_ins.get(topo.placement[end.node])},
                 undo="link.delete", scope=ns[end.node])
 
 

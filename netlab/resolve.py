@@ -74,6 +74,9 @@ class Topology:
     hosts: dict[str, Host] = field(default_factory=dict)  # the machines the lab is spread over (none: this one)
     placement: dict[str, str] = field(default_factory=dict)  # node → its host (empty without hosts)
     host: str | None = None  # a host's share (netlab.share) of a lab spread over hosts: which host's
+    # every host simulated on this machine: host → the namespace standing in for its own (`bench paths`' vxlan
+    # path); each host's tunnels are made there, and the plan holds every share
+    stand_ins: dict[str, str] = field(default_factory=dict)
     positions: Any = field(default=None, compare=False, repr=False)  # where each field is written (yamlread)
 
     def problem(self, path: tuple, message: str) -> Problem:

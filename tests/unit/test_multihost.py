@@ -124,3 +124,16 @@ def test_builder_places_nodes_on_hosts():
     topo = netlab.from_dict({**topo.to_dict(), "hosts": {"a": {"underlay": "198.18.255.1"},
                                                          "b": {"underlay": "198.18.255.2"}}})
     assert topo.validate().placement == {"h1": "a", "h2": "b"}
+
+
+def test_hosts_simulated_here_get_one_plan_with_each_tunnel_made_in_its_hosts_stand_in():
+    import dataclasses
+
+    topo = loader.load(Path(__file__).resolve().parents[2] / "topologies" / "paths-vxlan.yaml")
+    simulated = dataclasses.replace(topo, stand_ins={"a": "nl.u.a", "b": "nl.u.b"})
+    the_plan = plan.build(simulated)
+    ends = {s.args["ns"]: s for s in the_plan.steps if s.op == "link.vxlan"}
+    assert {n: s.args["underlay"] for n, s in ends.items()} == {"nl.bench-paths-vxlan.vc": "nl.u.a",
+                                                                 "nl.bench-paths-vxlan.vs": "nl.u.b"}
+    assert the_plan.lines()[the_plan.steps.index(ends["nl.bench-paths-vxlan.vc"])].startswith(
+        "ip -n nl.u.a link add eth0 netns nl.bench-paths-vxlan.vc type vxlan id")
