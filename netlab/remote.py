@@ -22,7 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from netlab import deploy, share as sharing, state
+from netlab import deploy, share as sharing, signals, state
 from netlab.errors import NetlabError, NoSuchLab, UsageError
 from netlab.plan import Plan
 from netlab.resolve import Topology
@@ -91,6 +91,7 @@ def up(topo: Topology, text: str, progress: Callable[[int], None] | None = None)
         raise NetlabError(f"lab {topo.name!r} is already up; `netlab down {topo.name}` first")
     built: dict[str, int] = {}
     failures: list[str] = []
+    stopped: BaseException | None = None  # Ctrl-C or SIGTERM while building: every host is rolled back, then it acts
     with ThreadPoolExecutor(max_workers=max(1, len(far))) as pool:
         futures = {r.name: pool.submit(r.run, "up", "-", "--host", r.name, "--json", text=text, timeout=UP_TIMEOUT)
                    for r in far}
@@ -102,17 +103,30 @@ def up(topo: Topology, text: str, progress: Callable[[int], None] | None = None)
                 built["(this machine)"] = 0
         except Exception as exc:
             failures.append(f"host {here}: {exc}")
+        except BaseException as exc:
+            stopped = exc
+            failures.append(f"interrupted ({type(exc).__name__})")
         finally:  # every host's answer, even when interrupted: each is rolled back below if need be
-            answers = {name: f.result() for name, f in futures.items()}
+            answers = {}
+            for name, f in futures.items():
+                while name not in answers:
+                    try:
+                        answers[name] = f.result()
+                    except BaseException as exc:  # a signal while waiting: keep waiting, then roll back
+                        stopped = stopped or exc
+                        failures.append(f"interrupted ({type(exc).__name__})")
     for r in far:
         if answers[r.name].returncode == 0:
             built[r.name] = json.loads(answers[r.name].stdout)["steps"]
         else:
             failures.append(r.why(answers[r.name]))
     if failures:
-        undone = [f"host {r.name}: {p}" for r in far if r.name in built for p in _down_far(r, topo.name)]
-        if here in built or "(this machine)" in built:
-            undone += deploy.down(topo.name)
+        with signals.deferred():  # a second Ctrl-C waits until every host is rolled back
+            undone = [f"host {r.name}: {p}" for r in far if r.name in built for p in _down_far(r, topo.name)]
+            if here in built or "(this machine)" in built:
+                undone += deploy.down(topo.name)
+        if stopped is not None:
+            raise stopped
         raise HostFailed(f"lab {topo.name} was not built (every host's share is taken down again): "
                          + "; ".join(failures) + "".join(f"; while undoing: {p}" for p in undone))
     return built
