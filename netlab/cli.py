@@ -34,7 +34,9 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
-        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
+        spread = sharing.spread(topo)
+        over = f" over hosts {', '.join(spread)}" if len(spread) > 1 else ""
+        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes{over})", highlight=False)
 
 
 @app.command()

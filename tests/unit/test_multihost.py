@@ -137,3 +137,21 @@ def test_hosts_simulated_here_get_one_plan_with_each_tunnel_made_in_its_hosts_st
                                                                  "nl.bench-paths-vxlan.vs": "nl.u.b"}
     assert the_plan.lines()[the_plan.steps.index(ends["nl.bench-paths-vxlan.vc"])].startswith(
         "ip -n nl.u.a link add eth0 netns nl.bench-paths-vxlan.vc type vxlan id")
+
+
+def test_remote_hosts_and_how_ssh_is_called(monkeypatch):
+    import subprocess
+
+    from netlab import remote
+
+    here, far = remote.remotes(loader.load(SPLIT))
+    assert here == "a" and [(r.name, r.ssh, r.netlab) for r in far] == [("b", "root@198.18.255.2", "netlab")]
+    monkeypatch.setenv(remote.SSH_ENV, "ssh -i '/keys/my key'")
+    argv = remote.Remote("b", "root@b", "/opt/net lab/netlab").argv("exec", "lab", "h2", "--", "echo", "a b")
+    assert argv[:3] == ["ssh", "-i", "/keys/my key"] and argv[-3:-1] == ["root@b", "--"]
+    assert argv[-1] == "'/opt/net lab/netlab' exec lab h2 -- echo 'a b'"  # one string, each word quoted
+    answer = subprocess.CompletedProcess([], 2, '{"ok": false, "error": "x.yaml:1:1: name: bad"}', "")
+    assert remote.Remote("b", "root@b").why(answer) == "host b (root@b): x.yaml:1:1: name: bad"
+    two_here = SPLIT.read_text().replace(", ssh: root@198.18.255.2", "")
+    with pytest.raises(UsageError, match="hosts a, b of lab split have no `ssh:`"):
+        remote.remotes(loader.load_text(two_here))
