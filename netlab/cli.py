@@ -67,8 +67,8 @@ def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JS
     topo = loader.load_text(text, name)
     if host:
         topo = sharing.share(topo, host)
-    elif len(sharing.spread(topo)) > 1:
-        _up_spread(topo, text, as_json)
+    elif len(sharing.spread(topo)) > 1 or any(topo.hosts[h].ssh for h in sharing.spread(topo)):
+        _up_spread(topo, text, as_json)  # other machines: driven over ssh
         return
     steps = len(planning.build(topo).steps)
     # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does

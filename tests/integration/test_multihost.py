@@ -149,3 +149,26 @@ def test_sigterm_while_the_hosts_build_rolls_back_every_host(driven, tmp_path):
             driver.wait()
     assert driver.returncode != 0, err  # interrupted (click reports it as an abort)
     assert not a.leftovers() and not b.leftovers()
+
+
+def test_a_driving_machine_without_nodes_keeps_a_record_that_names_the_hosts(driven, tmp_path):
+    (a, b), env = driven
+    lab = f"mh{uuid.uuid4().hex[:8]}"
+    path = tmp_path / "far.yaml"
+    path.write_text(f"""name: {lab}
+hosts:
+  a: {{underlay: 198.18.255.1}}
+  b: {{underlay: 198.18.255.2, ssh: root@198.18.255.2, netlab: {simhosts.NETLAB}}}
+nodes: {{x: {{host: b}}, y: {{host: b}}}}
+links: [[x, y]]
+""")
+    built = a.netlab("up", str(path), "--json", env=env)
+    try:
+        assert built.returncode == 0, built.stderr
+        assert json.loads(built.stdout)["hosts"] == {"(this machine)": 0, "b": 9}
+        y = str(loader.load(path).address_of("y"))
+        assert simhosts.ping(a, lab, "x", y, env=env)
+    finally:
+        down = a.netlab("down", lab, env=env)
+    assert down.returncode == 0, down.stderr
+    assert not a.leftovers() and not b.leftovers()
