@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -172,3 +173,26 @@ links: [[x, y]]
         down = a.netlab("down", lab, env=env)
     assert down.returncode == 0, down.stderr
     assert not a.leftovers() and not b.leftovers()
+
+
+_CLASH = """
+import dataclasses, sys
+from netlab import deploy, loader, plan, share, state
+from netlab.errors import LabExists
+mine = share.share(loader.load(sys.argv[1]), "a")
+theirs = plan.build(dataclasses.replace(mine, name="other"))  # another lab whose tunnels have these VNIs
+state.write(theirs, "up")
+try:
+    deploy.up(mine)
+except LabExists as exc:
+    print(exc)
+"""
+
+
+def test_a_vni_another_lab_has_on_this_host_is_refused_before_any_change(sim, tmp_path):
+    a, b = sim
+    path, lab = split_file(tmp_path)
+    refused = a.run([sys.executable, "-c", _CLASH, str(path)])
+    assert "is already a tunnel of lab other on this host" in refused.stdout, refused.stderr
+    assert a.leftovers() == ["record other.json"]
+    a.run(["rm", "/run/netlab/other.json"], check=True)
