@@ -95,8 +95,10 @@ class _Intervals:
         return self.ends[at] if at >= 0 and self.ends[at] >= lo else None
 
 
-def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors) -> dict[Path, tuple]:
-    """Explicit addresses kept, automatic ones drawn from each segment's subnet."""
+def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
+           reserved: list = ()) -> dict[Path, tuple]:
+    """Explicit addresses kept, automatic ones drawn from each segment's subnet; no
+    subnet drawn holds a ``reserved`` network (the hosts' underlay addresses)."""
     seen: dict = {}
     nets: list[tuple] = []  # (network, index of its segment)
     for k, seg in enumerate(segments):
@@ -114,7 +116,7 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors) -> d
                     errors.append((where + ("address",), f"{a} is outside the segment's subnet {seg.subnet}"))
         nets += [(net, k) for net in sorted(seg_nets, key=_net_key)]
     errors += _overlaps(nets, segments)
-    alloc = _Allocator(pools, [n for n, _ in nets])
+    alloc = _Allocator(pools, [n for n, _ in nets] + list(reserved))
     out: dict[Path, tuple] = {}
     for seg in segments:
         auto = [w for w, addrs in seg.slots if addrs is None]

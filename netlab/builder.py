@@ -153,6 +153,13 @@ class Topology:
         self._added(("pools", name))
         return self
 
+    def host(self, name: str, underlay: str, **fields: Any) -> Topology:
+        """A machine the lab is spread over (docs/multihost.md): ``underlay``, ``ssh``,
+        ``vxlan_port``, ``netlab``; a node goes on it with ``node(..., host=name)``."""
+        self._data.setdefault("hosts", {})[name] = {"underlay": _plain(underlay), **_plain(fields)}
+        self._added(("hosts", name))
+        return self
+
     def _node(self, name: str) -> dict:
         nodes = self._data.setdefault("nodes", {})
         if name not in nodes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 from pathlib import Path
 from typing import Optional
@@ -10,7 +11,8 @@ from typing import Optional
 import typer
 from rich.table import Table
 
-from netlab import deploy, loader, plan as planning, schema, signals, state, status as lab_status, ui
+from netlab import (deploy, loader, plan as planning, remote, schema, share as sharing, signals, source, state,
+                    status as lab_status, ui)
 from netlab.errors import UsageError
 from netlab.node import run as run_in_node
 
@@ -20,6 +22,8 @@ bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figure
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
+HOST = typer.Option(None, "--host", help="Only this host's share of a lab spread over machines (`hosts:` in the "
+                    "file): its nodes, and a VXLAN device for each link to another host.")
 TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a pipe such as <(netlab generate …).")
 
 
@@ -30,35 +34,65 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
     if as_json:
         ui.emit_json({"ok": True, "lab": topo.name, "nodes": sorted(topo.nodes)})
     else:
-        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes)", highlight=False)
+        spread = sharing.spread(topo)
+        over = f" over hosts {', '.join(spread)}" if len(spread) > 1 else ""
+        ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes{over})", highlight=False)
 
 
 @app.command()
-def plan(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
-    """Print the ordered steps `up` would take; nothing is changed."""
-    the_plan = planning.build(loader.load(topology))
-    if as_json:
-        ui.emit_json({"lab": the_plan.lab, "steps": [dict(s.to_json(), text=t)
-                                                     for s, t in zip(the_plan.steps, the_plan.lines())]})
-        return
-    for i, line in enumerate(the_plan.lines(), 1):
-        print(f"{i:4d}  {line}")
-
-
-@app.command()
-def up(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
-    """Build a lab from a topology file, all or nothing."""
+def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
+    """Print the ordered steps `up` would take; nothing is changed. A lab spread over
+    hosts: each host's share (--host: that one only)."""
     topo = loader.load(topology)
+    hosts = [host] if host else sharing.spread(topo)
+    shares = [(h, planning.build(sharing.share(topo, h))) for h in hosts] if len(hosts) > 1 or host else \
+        [(None, planning.build(topo))]
+    if as_json:
+        out = {h: [dict(s.to_json(), text=t) for s, t in zip(p.steps, p.lines())] for h, p in shares}
+        ui.emit_json({"lab": topo.name, "steps": out[hosts[0]]} if len(out) == 1 and host else
+                     {"lab": topo.name, "steps": out[None]} if None in out else {"lab": topo.name, "hosts": out})
+        return
+    for h, the_plan in shares:
+        if h is not None:
+            print(f"# host {h} ({topo.hosts[h].underlay}): {sharing.summary(topo, h)}")
+        for i, line in enumerate(the_plan.lines(), 1):
+            print(f"{i:4d}  {line}")
+
+
+@app.command()
+def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
+    """Build a lab from a topology file, all or nothing (--host: only that host's share).
+    A lab spread over hosts with `ssh:` builds every host's share, over ssh."""
+    text, name = source.read(topology)
+    topo = loader.load_text(text, name)
+    if host:
+        topo = sharing.share(topo, host)
+    elif len(sharing.spread(topo)) > 1 or any(topo.hosts[h].ssh for h in sharing.spread(topo)):
+        _up_spread(topo, text, as_json)  # other machines: driven over ssh
+        return
     steps = len(planning.build(topo).steps)
     # SIGTERM and SIGHUP roll a half-built lab back, as Ctrl-C does
     with ui.progress(f"up {topo.name}", steps) as advance, signals.interruptible():
-        the_plan = deploy.up(topo, advance)
+        the_plan = deploy.up(topo, advance, {"host": host} if host else None)
     if as_json:
         ui.emit_json({"ok": True, "lab": the_plan.lab, "steps": len(the_plan.steps),
                       "namespaces": the_plan.namespaces()})
     else:
         ui.err.print(f"lab {the_plan.lab} is up: {len(the_plan.namespaces())} nodes, {len(the_plan.steps)} steps",
                      highlight=False)
+
+
+def _up_spread(topo, text: str, as_json: bool) -> None:
+    here, _ = remote.remotes(topo)
+    steps = len(planning.build(sharing.share(topo, here)).steps) if here else 0
+    with ui.progress(f"up {topo.name} on hosts {', '.join(sharing.spread(topo))}", steps) as advance, \
+            signals.interruptible():
+        built = remote.up(topo, text, advance)
+    if as_json:
+        ui.emit_json({"ok": True, "lab": topo.name, "hosts": built})
+    else:
+        each = ", ".join(f"{h} {n} steps" for h, n in built.items())
+        ui.err.print(f"lab {topo.name} is up on {len(built)} hosts: {each}", highlight=False)
 
 
 @app.command()
@@ -75,8 +109,9 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
         else:
             nodes = len(state.listed_namespaces(lab))
             target = deploy.kernel_target(lab)
+            problems = remote.down(lab)  # the other hosts' shares first: the record here names them
             with ui.progress(f"down {lab}", deploy.undo_count(lab)) as advance:
-                problems = deploy.down(lab, advance)
+                problems += deploy.down(lab, advance)
             with ui.progress("the kernel frees the namespaces", nodes) as freed:
                 freeing = deploy.wait_freed(target, 10 + nodes / 500, freed)
             labs = [lab]
@@ -97,12 +132,15 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
 def list_labs(as_json: bool = JSON) -> None:
     """Labs that are up (and namespaces netlab left without a record)."""
     labs = deploy.listing()
+    hosts = {lab.name: remote.listed(lab.name) for lab in labs}
     if as_json:
-        ui.emit_json([lab.__dict__ for lab in labs])
+        ui.emit_json([dict(lab.__dict__, **({"hosts": hosts[lab.name]} if hosts[lab.name] else {}))
+                      for lab in labs])
         return
-    table = Table("lab", "status", "nodes", "source")
+    table = Table("lab", "status", "nodes", "source", "other hosts")
     for lab in labs:
-        table.add_row(lab.name, lab.status, str(lab.nodes), lab.source)
+        table.add_row(lab.name, lab.status, str(lab.nodes), lab.source,
+                      ", ".join(f"{h}: {s}" for h, s in hosts[lab.name].items()))
     ui.out.print(table)
 
 
@@ -110,11 +148,15 @@ def list_labs(as_json: bool = JSON) -> None:
 def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
     """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
     views = [lab_status.lab_status(lab)] if lab else lab_status.every_lab()
+    far = {view["lab"]: remote.statuses(view["lab"]) for view in views}
     if as_json:
+        views = [dict(v, hosts=far[v["lab"]]) if far[v["lab"]] else v for v in views]
         ui.emit_json(views[0] if lab else views)
         return
     for view in views:
         _print_status(view)
+        for host, other in far[view["lab"]].items():
+            _print_status(dict(other, lab=f"{other.get('lab', view['lab'])} on host {host}"))
 
 
 def _print_status(view: dict) -> None:
@@ -149,6 +191,10 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
+    far = remote.host_of(lab, node)
+    if far is not None:  # a node of a spread lab on another host: its netlab runs it
+        raise typer.Exit(subprocess.run(far.argv("exec", lab, node, *(["--json"] if as_json else []), "--",
+                                                 *command)).returncode)
     result = run_in_node(lab, node, command, capture=as_json)
     if as_json:
         ui.emit_json({"returncode": result.returncode, "stdout": result.stdout.decode(errors="replace"),

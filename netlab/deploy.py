@@ -59,7 +59,26 @@ def _preflight(the_plan: Plan) -> None:
         raise LabExists(f"namespace {taken[0]} already exists; `netlab down --all` removes netlab's leftovers")
     if os.geteuid() != 0:
         raise NetlabError("building a lab needs root (CAP_NET_ADMIN and CAP_SYS_ADMIN): run with sudo")
+    _vnis_free(the_plan)
     check_features(the_plan.steps)
+
+
+def _vnis_free(the_plan: Plan) -> None:
+    """Refuse a tunnel whose VNI and UDP port another lab's tunnel on this host already has
+    (the kernel would refuse it part-way: one VNI per port on a host)."""
+    wanted = {(s.args["vni"], s.args["port"]): s for s in the_plan.steps if s.op == "link.vxlan"}
+    if not wanted:
+        return
+    for lab in state.labs():
+        try:
+            steps = state.read(lab).steps
+        except (NoSuchLab, state.BrokenRecord):
+            continue
+        for s in steps:
+            if s.op == "link.vxlan" and (s.args["vni"], s.args["port"]) in wanted:
+                raise LabExists(f"VNI {s.args['vni']} on UDP port {s.args['port']} is already a tunnel of lab {lab} on "
+                                f"this host ({ops.describe(wanted[s.args['vni'], s.args['port']])}): the VNI comes "
+                                "from the lab's name and the link, so another lab name gives another")
 
 
 def check_features(steps: Iterable[Step]) -> None:

@@ -188,6 +188,7 @@ class NodeSpec(Strict):
     """What every node kind accepts; a kind adds its own fields by subclassing."""
 
     kind: str = "netns"
+    host: str | None = Field(default=None, description="the machine (one of `hosts`) the node is built on")
     forwarding: bool = False
     sysctls: dict[SysctlKey, SysctlValue] = {}
     routes: tuple[Route, ...] = ()
@@ -217,6 +218,29 @@ DEFAULT_POOLS = {
 }
 
 
+VXLAN_PORT = 4789  # IANA's port for VXLAN (RFC 7348); Linux's own default is 8472
+
+
+class Host(Strict):
+    """A machine a lab is spread over: where the other machines reach it (the underlay),
+    and how netlab reaches it (ssh); without `ssh` it is the machine netlab runs on."""
+
+    underlay: IpAddress = Field(description="the address the other hosts reach this one at (VXLAN's remote)")
+    ssh: str | None = Field(default=None, description="ssh destination, e.g. root@198.18.255.2; absent: this "
+                            "machine")
+    vxlan_port: Int = Field(default=VXLAN_PORT, ge=1, le=65535, description="UDP port of this host's VXLAN "
+                            "devices (both ends of a link use one port)")
+    netlab: str = Field(default="netlab", description="the netlab command on that host (over ssh)")
+
+    @field_validator("ssh")
+    @classmethod
+    def _ssh(cls, value: str | None) -> str | None:
+        # the destination is one argument of ssh(1): nothing it could read as an option
+        if value is not None and (not value or value.startswith("-") or any(c.isspace() for c in value)):
+            raise ValueError(f"{value!r} is not an ssh destination (user@host or host, e.g. root@198.18.255.2)")
+        return value
+
+
 class TopologyFile(Strict):
     """The whole file, as written (nodes validated per kind by the loader)."""
 
@@ -226,6 +250,8 @@ class TopologyFile(Strict):
     nodes: dict[NodeName, Union[dict[str, Any], None]] = Field(min_length=1)
     links: tuple[Link, ...] = ()
     bridges: dict[str, Bridge] = {}
+    hosts: dict[NodeName, Host] = Field(default={}, description="machines the lab is spread over (absent: "
+                                        "this one); a link between nodes on two hosts is a VXLAN tunnel")
 
     @field_validator("name")
     @classmethod

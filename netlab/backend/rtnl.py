@@ -124,6 +124,20 @@ def new_veth(name: str, alias: str, ns_fd: int, peer_name: str, peer_alias: str,
     return Request(ifinfmsg, RTM_NEWLINK, _CREATE, attrs, fds=(ns_fd, peer_fd))
 
 
+def new_vxlan(name: str, alias: str, ns_fd: int, vni: int, local: str, remote: str, port: int,
+              mac: str | None = None, mtu: int | None = None) -> Request:
+    """`ip link add NAME netns NS type vxlan id VNI local L remote R dstport P`: made from
+    the sender's namespace, whose underlay the tunnel's UDP socket stays on, and placed
+    straight into the node's."""
+    six = ":" in remote
+    data = [["IFLA_VXLAN_ID", vni], ["IFLA_VXLAN_GROUP6" if six else "IFLA_VXLAN_GROUP", remote],
+            ["IFLA_VXLAN_LOCAL6" if six else "IFLA_VXLAN_LOCAL", local], ["IFLA_VXLAN_PORT", port],
+            ["IFLA_VXLAN_LEARNING", 0]]  # one remote: nothing to learn
+    info = {"attrs": [["IFLA_INFO_KIND", "vxlan"], ["IFLA_INFO_DATA", {"attrs": data}]]}
+    attrs = _link_attrs(name, alias, mac, mtu, ns_fd) + [["IFLA_LINKINFO", info]]
+    return Request(ifinfmsg, RTM_NEWLINK, _CREATE, attrs, fds=(ns_fd,))
+
+
 def new_bridge(name: str, alias: str, mtu: int | None = None, stp: bool = False) -> Request:
     """`ip link add NAME type bridge stp_state 0|1`."""
     info = {"attrs": [["IFLA_INFO_KIND", "bridge"], ["IFLA_INFO_DATA", {"attrs": [["IFLA_BR_STP_STATE", int(stp)]]}]]}

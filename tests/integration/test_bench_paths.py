@@ -35,6 +35,9 @@ def test_every_path_measured_and_reported(lab_name, tmp_path):
         assert row["rr_tps"] > 0 and row["crr_cps"] > 0 and row["stream_gbps"] > 0
         assert row["rr_p50_us"] <= row["rr_p99_us"]
     assert res["env"]["paths"]["loopback"]["dev"] == "lo" and res["env"]["paths"]["veth"]["mtu"] == 1500
+    # the overlay's hop: a VXLAN device whose MTU leaves room for the encapsulation; its hosts' lab gone too
+    assert res["env"]["paths"]["vxlan"]["mtu"] == 1450
+    assert not lab_leftovers(runner.lab_name(lab_name, "paths-vxlan.yaml") + "-u")
     # 127.0.0.1 crosses no NIC but still pays a NET_RX softirq: one netif_rx per packet, two per round trip
     loop = next(r for r in res["paths"] if r["name"] == "loopback")["cost"]["rr"]
     assert 1.9 <= loop["netif_rx"] <= 2.5 and 1.9 <= loop["net_rx_softirqs"] <= 2.5, loop

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from netlab import loader, plan
+from netlab import loader, plan, share
 
 TOPOS = Path(__file__).parents[2] / "topologies"
 
@@ -29,10 +29,11 @@ def test_every_created_object_has_an_inverse_or_a_namespace_that_holds_it():
         topo = loader.load(path)
         if any(spec.kind not in ("netns", "host") for spec in topo.nodes.values()):
             continue
-        the_plan = plan.build(topo)
-        namespaces = set(the_plan.namespaces())
-        for step in the_plan.steps:
-            assert step.undo or step.scope in namespaces, (path.name, step)
+        # a lab over hosts: each host's share on its own
+        for the_plan in [plan.build(share.share(topo, h)) for h in share.spread(topo)] or [plan.build(topo)]:
+            namespaces = set(the_plan.namespaces())
+            for step in the_plan.steps:
+                assert step.undo or step.scope in namespaces, (path.name, step)
 
 
 def test_nat_plan_orders_stages():

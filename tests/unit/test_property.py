@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from netlab import loader, plan, source
 from netlab.errors import Problem, TopologyError
 from netlab.kinds.docker import DockerSpec
-from netlab.model import Bridge, Dnat, Endpoint, Link, Masquerade, NodeSpec, Pool, Route, Snat, TopologyFile
+from netlab.model import Bridge, Dnat, Endpoint, Host, Link, Masquerade, NodeSpec, Pool, Route, Snat, TopologyFile
 
 # `make test` runs a fixed set of 150 examples a property (seconds); a longer hunt for new
 # failures: NETLAB_PROPERTY_EXAMPLES=5000 pytest tests/unit/test_property.py (random each run)
@@ -49,7 +49,7 @@ BRIDGE = {**IMPAIRMENTS, "address": ADDRESS, "gateway": st.booleans(), "subnet":
           "trunks": st.lists(st.sampled_from(["br0", "br1"]), max_size=2)}
 ROUTE = {"to": st.sampled_from(["default", "198.18.9.0/24", "2001:2:9::/64"]), "metric": st.integers(0, 2**32 - 1),
          "dev": IFNAMES, "via": st.sampled_from(["198.18.0.1", "198.19.0.1", "2001:2::1"])}
-NODE = {"kind": st.sampled_from(["netns", "host"]), "forwarding": st.booleans(), "sysctls": SYSCTLS,
+NODE = {"kind": st.sampled_from(["netns", "host"]), "host": st.sampled_from(["a", "b", "c"]), "forwarding": st.booleans(), "sysctls": SYSCTLS,
         "exec": st.lists(st.sampled_from(["true", "ip link set lo up"]), max_size=2)}
 DOCKER = {**{k: v for k, v in NODE.items() if k != "kind"}, "command": st.sampled_from(["sleep 1", ["sleep", "1"]]),
           "env": st.dictionaries(st.sampled_from(["A", "B"]), st.one_of(st.integers(0, 9), st.just("x")), max_size=2),
@@ -59,7 +59,10 @@ DOCKER = {**{k: v for k, v in NODE.items() if k != "kind"}, "command": st.sample
 POOL = {"ipv4": st.sampled_from(["198.18.0.0/16", "198.19.0.0/16"]), "prefix": st.integers(8, 32),
         "ipv6": st.sampled_from(["2001:2::/48"]), "prefix6": st.integers(16, 128)}
 NAT = {"source": st.sampled_from(["198.18.0.0/24"])}
-TOP = {"defaults", "pools", "links", "bridges"}  # besides the required name and nodes
+HOST = {"ssh": st.sampled_from(["root@198.18.255.2", "b", "-x"]), "vxlan_port": st.integers(1, 65535),
+        "netlab": st.sampled_from(["netlab", "/opt/netlab/bin/netlab"])}
+UNDERLAY = st.sampled_from(["198.18.255.1", "198.18.255.2", "198.18.0.1", "2001:2:ff::1"])
+TOP = {"defaults", "pools", "links", "bridges", "hosts"}  # besides the required name and nodes
 
 
 def _optional(fields: dict, **required) -> st.SearchStrategy:
@@ -95,6 +98,8 @@ def topologies(draw) -> dict:
         out["defaults"] = draw(_optional({"sysctls": SYSCTLS, "forwarding": st.booleans()}))
     if draw(st.booleans()):
         out["pools"] = {"lan": draw(_optional(POOL))}
+    if draw(st.booleans()):  # spread over machines: cross-host links are tunnels
+        out["hosts"] = {h: draw(_optional(HOST, underlay=UNDERLAY)) for h in ["a", "b"][:draw(st.integers(1, 2))]}
     node = out["nodes"][nodes[0]] = out["nodes"][nodes[0]] or {}  # routes and NAT (any kind has them)
     if draw(st.booleans()):
         node["routes"] = [draw(_optional(ROUTE))]
@@ -199,7 +204,7 @@ def test_strategies_cover_the_model():
     covered = {Endpoint: set(ENDPOINT) | {"node"}, Link: set(LINK) | {"endpoints"},
                Bridge: set(BRIDGE) | {"node", "members"}, Route: set(ROUTE), NodeSpec: set(NODE) | {"routes", "nat"},
                Pool: set(POOL), Masquerade: set(NAT) | {"type", "out"}, Snat: set(NAT) | {"type", "out", "to"},
-               Dnat: {"type", "in_", "port", "to", "proto"}, DockerSpec: set(DOCKER) | {"kind", "image", "routes", "nat"},
+               Dnat: {"type", "in_", "port", "to", "proto"}, Host: set(HOST) | {"underlay"}, DockerSpec: set(DOCKER) | {"kind", "image", "routes", "nat"},
                TopologyFile: TOP | {"name", "nodes"}}
     for model, fields in covered.items():
         assert set(model.model_fields) == fields, model.__name__

@@ -118,7 +118,7 @@ def test_load_data_gives_the_same_checks_and_messages_without_lines():
     with pytest.raises(TopologyError) as info:
         loader.load_data({"name": "lab", "nodes": {"a": {"mtu": 5}, 7: {}}, "links": [["a", "ghost"]]}, "builder")
     shown = [str(p) for p in info.value.problems]
-    assert "builder: nodes.a.mtu: unknown field (fields: kind, forwarding, sysctls, routes, nat, exec)" in shown
+    assert "builder: nodes.a.mtu: unknown field (fields: kind, host, forwarding, sysctls, routes, nat, exec)" in shown
     assert "builder: nodes.7: a key should be text (a name), not the number 7" in shown
     with pytest.raises(TopologyError) as info:
         loader.load_data(["not", "a", "mapping"], "builder")

@@ -57,6 +57,10 @@ PATHS = MappingProxyType({p.name: p for p in (
     PathDef("routed", "rc", "rs", "rs:eth0", "through a forwarding node: veth → IP forwarding → veth"),
     PathDef("nat", "nc", "outside", "outside:eth0",
             "through a node that masquerades towards 203.0.113.0/24: routed hop plus conntrack and SNAT"),
+    PathDef("vxlan", "vc", "vs", "vs:eth0",
+            "two hosts (simulated: each host's namespace a node, a veth between them as the underlay): "
+            "VXLAN encapsulation on one, the underlay hop, decapsulation on the other, MTU 1450 — an overlay "
+            "network's hop (flannel, Calico in VXLAN mode)", topology="paths-vxlan.yaml"),
     PathDef("docker", "dc", "dk", "dk:eth0",
             "a host to a Docker container on a Linux bridge, as docker0 wires one: the bridge path, "
             "ending in the container's own namespace (book ch. 10)", topology="paths-docker.yaml"),

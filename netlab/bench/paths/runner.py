@@ -4,12 +4,13 @@ rounds, tear down, aggregate. Everything a run found goes into one dict."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from netlab import builder, lifecycle, signals
+from netlab import builder, lifecycle, names, signals
 from netlab.bench import cpuidle
 from netlab.bench.paths import builtin, definitions, env as environment, reference, results
 from netlab.bench.paths.definitions import PathDef
@@ -144,9 +145,7 @@ def _build(defs: list[PathDef], opts: Options, cpus: tuple[int | None, int | Non
     for topology, group in by_file.items():
         lab = lab_name(base, topology)
         try:
-            described = builder.load(definitions.topology_file(topology), name=lab)
-            # a lab of this name left up by a run that died is taken down first
-            topo = stack.enter_context(lifecycle.up(described, replace_stale=True)).topology
+            topo = _up(topology, lab, stack)
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # a topology that cannot be built makes its paths errors, not the run
@@ -171,6 +170,27 @@ def _build(defs: list[PathDef], opts: Options, cpus: tuple[int | None, int | Non
                 continue
             ends[d.name] = Ends(address, lab, d.client, d.server, *cpus)
     return ends, topos
+
+
+def _up(topology: str, lab: str, stack: contextlib.ExitStack):
+    """Bring up ``topology`` as ``lab`` (a lab of this name left up by a run that died is
+    taken down first); one spread over hosts gets the hosts simulated here: an underlay lab
+    whose nodes stand in for the hosts' own namespaces, up first, down last."""
+    model = builder.load(definitions.topology_file(topology), name=lab).validate()
+    if model.hosts:
+        under = stack.enter_context(lifecycle.up(underlay(model, f"{lab}-u"[:32]), replace_stale=True))
+        model = dataclasses.replace(model, stand_ins={h: names.netns(under.name, h) for h in model.hosts})
+    return stack.enter_context(lifecycle.up(model, replace_stale=True)).topology
+
+
+def underlay(model, lab: str) -> builder.Topology:
+    """Two hosts' own namespaces as nodes, joined by a veth with their underlay addresses."""
+    if len(model.hosts) != 2:
+        raise ValueError(f"{model.source}: the bench simulates two hosts, not {len(model.hosts)}")
+    (a, ha), (b, hb) = model.hosts.items()
+    return (builder.Topology(lab, source=model.source).node(a).node(b)
+            .link({"endpoint": f"{a}:up0", "address": f"{ha.underlay}/24"},
+                  {"endpoint": f"{b}:up0", "address": f"{hb.underlay}/24"}))
 
 
 def _calibrate(ends: dict[str, Ends], opts: Options, engine_names: tuple[str, ...],
