@@ -59,6 +59,7 @@ class Run:
             self.workers.start()
             result = self._phases()
             result["leftovers_removed"] = removed
+            result["worker_fds_at_start"] = self.workers.fds_at_start
             return result
 
     def _stop_workers(self) -> None:
