@@ -36,6 +36,14 @@ def test_meminfo_in_bytes():
     assert mem == {"MemTotal": 24000000 * 1024, "Slab": 1024000, "HugePages_Total": 0}
 
 
+def test_guard_does_not_count_the_sockets_pinned_dentries_and_inodes_as_available():
+    before = {"MemAvailable": 20 << 30, "SReclaimable": 1 << 30}
+    # a million sockets later: 3 GiB more "reclaimable" slab that no reclaim can free
+    now = {"MemAvailable": 12 << 30, "SReclaimable": 4 << 30}
+    assert memory.available(now, before) == 9 << 30
+    assert memory.available({"MemAvailable": 5, "SReclaimable": 0}, {"SReclaimable": 7}) == 5  # shrank: no credit
+
+
 def test_cost_per_connection_and_per_socket():
     before = memory.Snapshot(slab={"TCP": 1000, "dentry": 500, "proc_inode_cache": 0},
                              meminfo={"Slab": 10_000})
