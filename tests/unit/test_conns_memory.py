@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netlab import loader
 from netlab.bench.conns import cpu, limits, memory, plan as planning, topology
 from netlab.bench.paths.counters import CPU_FIELDS
@@ -79,9 +81,24 @@ def test_generated_topology_puts_every_client_ip_on_one_veth_and_sysctls_in_the_
     assert set(topo.nodes) == {"client", "server"}
     client = [i for i in topo.interfaces("client") if i.name == "eth0"][0]
     assert [str(a.ip) for a in client.addresses] == list(p.client_ips)
-    assert topo.nodes["client"].sysctls == {"net.ipv4.ip_local_port_range": "1024 65535"}
+    assert topo.nodes["client"].sysctls["net.ipv4.ip_local_port_range"] == "1024 65535"
     assert topo.nodes["server"].sysctls["net.core.somaxconn"] == 65535
     assert not any(bad in text for bad in ("10.", "172.16", "192.168"))
+
+
+def test_both_namespaces_get_the_lean_sysctls_and_an_override_wins():
+    p = planning.derive(Options(target=10_000, lab="bc-unit", sysctls=(
+        ("net.ipv4.tcp_congestion_control", "cubic"), ("net.ipv6.conf.default.disable_ipv6", ""))),
+        limits.read())
+    topo = loader.load_text(topology.text(p), "<test>")
+    for node in ("client", "server"):
+        got = {k: str(v) for k, v in topo.nodes[node].sysctls.items()}
+        assert got["net.ipv4.tcp_congestion_control"] == "cubic"
+        assert got["net.ipv6.conf.all.disable_ipv6"] == "1"
+        assert "net.ipv6.conf.default.disable_ipv6" not in got  # dropped: the kernel's default
+    assert p.to_json()["sysctls"]["net.ipv4.tcp_congestion_control"] == "cubic"
+    with pytest.raises(planning.LimitError, match="only per-namespace net"):
+        planning.lab_sysctls((("kernel.pid_max", "1"),))
 
 
 def test_shipped_topology_file_loads():
