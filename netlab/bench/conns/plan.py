@@ -77,6 +77,7 @@ class Options:
     lab: str = "bench-conns"
     progress: bool = True
     sysctls: tuple[tuple[str, str], ...] = ()  # overrides of LEAN_SYSCTLS, both namespaces
+    prefault: bool = True               # touch the ramp's memory first (memory.prefault), timed apart
 
 
 @dataclass(frozen=True)

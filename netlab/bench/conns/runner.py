@@ -26,6 +26,7 @@ from netlab.bench.settle import wait_steady
 from netlab.errors import NetlabError
 
 TICK = 0.1          # seconds between two looks at the counters
+PREFAULT_SPARE = 1 << 30  # left untouched above the floor by the prefault
 STALL_S = 15.0      # no new connection for this long ends the run with an error
 
 
@@ -83,6 +84,7 @@ class Run:
         # a lab taken down just before (a test, a bench round) is still being freed by the
         # kernel: its slab would shrink under this run's baseline
         wait_steady()
+        warmed = self._prefault()
         before = memory.snapshot(w.pids)
         ramp = self._ramp(before)
         established = min(w.count(w.servers()), w.count(w.clients()))
@@ -99,9 +101,22 @@ class Run:
         closed = self._close(before, after)
         closed["cpu"] = cpu.phase(c1, self._cpu(), established)
         result = self._report(ramp, established, before, cost, held)
+        result["prefault"] = warmed
         result["teardown"] = closed
         result["teardown"]["close_s"] = round(time.monotonic() - t0, 3)
         return result
+
+    def _prefault(self) -> dict | None:
+        """Touch the memory the ramp's slab will take (at most what is above the guard's floor)."""
+        if not self.opts.prefault:
+            return None
+        mem = machine.meminfo()
+        room = memory.available(mem, mem) - self.plan.memory_floor - PREFAULT_SPARE
+        size = min(self.plan.target * EST_BYTES_PER_CONN, room)
+        if size <= 0:
+            return None
+        display.phase(f"touching {size / GiB:.1f} GiB for the ramp's slab", self.opts.progress)
+        return memory.prefault(size)
 
     # -- ramp -----------------------------------------------------------------
     def _ramp(self, before: memory.Snapshot) -> dict:
