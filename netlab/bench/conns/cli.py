@@ -63,9 +63,10 @@ def register(bench_app: typer.Typer) -> None:
                                              "(default: one per CPU)."),
         sysctl: list[str] = typer.Option([], "--sysctl", help="KEY=VALUE set in both lab namespaces, over the "
                                           "bench's own (IPv6 off, reno); KEY= drops one. Repeatable."),
-        prefault: bool = typer.Option(True, "--prefault/--no-prefault", help="Touch the ramp's memory first "
-                                      "(timed apart, `prefault` in the JSON): on a VM the first touch of a page "
-                                      "the host reclaimed costs several times a warm one."),
+        prefault: bool = typer.Option(False, "--prefault/--no-prefault", help="Diagnostic: touch the ramp's "
+                                      "memory first and hand it back as the slab grows (timed apart, `prefault` in "
+                                      "the JSON): on a VM the first touch of a page the host took back costs "
+                                      "several times a warm one."),
         report_dir: Optional[str] = typer.Option(None, "--report", help="Write report.md and ramp.png "
                                                  "(ramp curve with the CPU split under it) into DIR."),
         rounds: int = typer.Option(1, "--rounds", min=1, help="Runs, each in a fresh lab; the median is reported."),

@@ -96,31 +96,52 @@ def available(now: dict[str, int], before: dict[str, int]) -> int:
 
 
 PREFAULT_CHUNK = 64 << 20
+PREFAULT_LEAD = 512 << 20   # released ahead of the slab's growth: ~1 s of ramp, under the 2 s reporting delay
 
 
-def prefault(nbytes: int) -> dict:
-    """Touch ``nbytes`` of fresh anonymous memory, then give it back: the pages the ramp's slab
-    will take are then ones the hypervisor has backed already.
+class Prefault:
+    """Memory touched before the ramp and handed back a chunk at a time, just ahead of the slab.
 
-    On this VM (nested, with free page reporting on its balloon) the first touch of a
-    page the host reclaimed costs ~10 µs, against ~2 µs for one touched recently; a
-    million connections allocate ~2.3 M pages of slab, so unwarmed they pay ~18 s of
-    CPU that is the host's, not the kernel's TCP. The time spent here is reported
-    (``prefault``) and is not part of the ramp's."""
-    import mmap
-    import time
+    A diagnostic (``--prefault``): on this VM, nested, with free page reporting on
+    its balloon, the host takes back memory the guest frees within seconds, and the
+    first touch of such a page costs ~10–13 µs against ~2.7 µs for one the host
+    still backs. A million connections allocate ~2.3 M pages of slab. Touching
+    them here first, and releasing them only as the slab needs them (memory freed
+    all at once is reported back before the ramp gets to it), takes the host's
+    share out of the ramp's CPU; the touching time is reported apart."""
 
-    t0 = time.perf_counter()
-    zeros = bytes(PREFAULT_CHUNK)
-    done = 0
-    with mmap.mmap(-1, nbytes, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) as m:
-        while done < nbytes:
-            n = min(PREFAULT_CHUNK, nbytes - done)
-            m[done:done + n] = zeros[:n]
-            done += n
-    dt = time.perf_counter() - t0
-    pages = nbytes // os.sysconf("SC_PAGE_SIZE")
-    return {"bytes": nbytes, "s": round(dt, 3), "us_per_page": round(dt / pages * 1e6, 2) if pages else None}
+    def __init__(self, nbytes: int):
+        import mmap
+        import time
+
+        t0 = time.perf_counter()
+        zeros = bytes(PREFAULT_CHUNK)
+        self.chunks: list = []
+        for _ in range(max(1, nbytes // PREFAULT_CHUNK)):
+            m = mmap.mmap(-1, PREFAULT_CHUNK, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            m[:] = zeros
+            self.chunks.append(m)
+        self.touched = len(self.chunks) * PREFAULT_CHUNK
+        self.seconds = time.perf_counter() - t0
+        self.released = 0
+
+    @property
+    def held(self) -> int:
+        return self.touched - self.released
+
+    def release_to(self, growth: int) -> None:
+        """Hand back chunks until PREFAULT_LEAD more than ``growth`` bytes are released."""
+        while self.chunks and self.released < growth + PREFAULT_LEAD:
+            self.chunks.pop().close()
+            self.released += PREFAULT_CHUNK
+
+    def close(self) -> None:
+        self.release_to(1 << 62)
+
+    def to_json(self) -> dict:
+        pages = self.touched // os.sysconf("SC_PAGE_SIZE")
+        return {"bytes": self.touched, "s": round(self.seconds, 3),
+                "us_per_page": round(self.seconds / pages * 1e6, 2) if pages else None}
 
 
 @dataclass(frozen=True)
