@@ -46,17 +46,6 @@ def test_guard_does_not_count_the_sockets_pinned_dentries_and_inodes_as_availabl
     assert memory.available({"MemAvailable": 5, "SReclaimable": 0}, {"SReclaimable": 7}) == 5  # shrank: no credit
 
 
-def test_prefault_hands_memory_back_just_ahead_of_the_slab(monkeypatch):
-    monkeypatch.setattr(memory, "PREFAULT_CHUNK", 1 << 20)
-    monkeypatch.setattr(memory, "PREFAULT_LEAD", 2 << 20)
-    warm = memory.Prefault(8 << 20)
-    assert warm.touched == warm.held == 8 << 20
-    warm.release_to(3 << 20)  # the slab grew 3 MiB: 5 MiB released (2 ahead), 3 still held
-    assert warm.released == 5 << 20 and warm.held == 3 << 20
-    warm.close()
-    assert warm.held == 0 and warm.to_json()["bytes"] == 8 << 20 and warm.to_json()["us_per_page"] > 0
-
-
 def test_cost_per_connection_and_per_socket():
     before = memory.Snapshot(slab={"TCP": 1000, "dentry": 500, "proc_inode_cache": 0},
                              meminfo={"Slab": 10_000})

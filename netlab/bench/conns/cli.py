@@ -63,10 +63,6 @@ def register(bench_app: typer.Typer) -> None:
                                              "(default: one per CPU)."),
         sysctl: list[str] = typer.Option([], "--sysctl", help="KEY=VALUE set in both lab namespaces, over the "
                                           "bench's own (IPv6 off, reno); KEY= drops one. Repeatable."),
-        prefault: bool = typer.Option(False, "--prefault/--no-prefault", help="Diagnostic: touch the ramp's "
-                                      "memory first and hand it back as the slab grows (timed apart, `prefault` in "
-                                      "the JSON): on a VM the first touch of a page the host took back costs "
-                                      "several times a warm one."),
         report_dir: Optional[str] = typer.Option(None, "--report", help="Write report.md and ramp.png "
                                                  "(ramp curve with the CPU split under it) into DIR."),
         rounds: int = typer.Option(1, "--rounds", min=1, help="Runs, each in a fresh lab; the median is reported."),
@@ -86,7 +82,7 @@ def register(bench_app: typer.Typer) -> None:
                        memory_floor=_size(memory_floor), workers=workers, client_ips=client_ips,
                        port_range=_port_range(port_range), somaxconn=somaxconn, window=window, lab=lab,
                        source_ports=source_ports, active_clients=active, progress=not as_json,
-                       sysctls=tuple(_sysctl(x) for x in sysctl), prefault=prefault)
+                       sysctls=tuple(_sysctl(x) for x in sysctl))
         try:
             if show_plan:
                 found = limits.read()

@@ -95,55 +95,6 @@ def available(now: dict[str, int], before: dict[str, int]) -> int:
     return now.get("MemAvailable", 0) - pinned
 
 
-PREFAULT_CHUNK = 64 << 20
-PREFAULT_LEAD = 512 << 20   # released ahead of the slab's growth: ~1 s of ramp, under the 2 s reporting delay
-
-
-class Prefault:
-    """Memory touched before the ramp and handed back a chunk at a time, just ahead of the slab.
-
-    A diagnostic (``--prefault``): on this VM, nested, with free page reporting on
-    its balloon, the host takes back memory the guest frees within seconds, and the
-    first touch of such a page costs ~10–13 µs against ~2.7 µs for one the host
-    still backs. A million connections allocate ~2.3 M pages of slab. Touching
-    them here first, and releasing them only as the slab needs them (memory freed
-    all at once is reported back before the ramp gets to it), takes the host's
-    share out of the ramp's CPU; the touching time is reported apart."""
-
-    def __init__(self, nbytes: int):
-        import mmap
-        import time
-
-        t0 = time.perf_counter()
-        zeros = bytes(PREFAULT_CHUNK)
-        self.chunks: list = []
-        for _ in range(max(1, nbytes // PREFAULT_CHUNK)):
-            m = mmap.mmap(-1, PREFAULT_CHUNK, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
-            m[:] = zeros
-            self.chunks.append(m)
-        self.touched = len(self.chunks) * PREFAULT_CHUNK
-        self.seconds = time.perf_counter() - t0
-        self.released = 0
-
-    @property
-    def held(self) -> int:
-        return self.touched - self.released
-
-    def release_to(self, growth: int) -> None:
-        """Hand back chunks until PREFAULT_LEAD more than ``growth`` bytes are released."""
-        while self.chunks and self.released < growth + PREFAULT_LEAD:
-            self.chunks.pop().close()
-            self.released += PREFAULT_CHUNK
-
-    def close(self) -> None:
-        self.release_to(1 << 62)
-
-    def to_json(self) -> dict:
-        pages = self.touched // os.sysconf("SC_PAGE_SIZE")
-        return {"bytes": self.touched, "s": round(self.seconds, 3),
-                "us_per_page": round(self.seconds / pages * 1e6, 2) if pages else None}
-
-
 @dataclass(frozen=True)
 class Cost:
     """The growth between two snapshots, per connection and per socket."""

@@ -77,7 +77,6 @@ class Options:
     lab: str = "bench-conns"
     progress: bool = True
     sysctls: tuple[tuple[str, str], ...] = ()  # overrides of LEAN_SYSCTLS, both namespaces
-    prefault: bool = False              # diagnostic: touch the ramp's memory first (memory.Prefault)
 
 
 @dataclass(frozen=True)

@@ -111,10 +111,6 @@ def lines(result: dict) -> list[str]:
         "slab caches: " + ", ".join(f"{name} {v['bytes_per_conn']:,.0f} B" for name, v in
                                     list(result["slab"].items())[:6]),
     ]
-    pre = result.get("prefault")
-    if pre:
-        out.append(f"prefault (before the ramp, not in its time): {_gib(pre['bytes'])} touched in {pre['s']:.1f} s, "
-                   f"{pre['us_per_page']} µs per page")
     st = result["sockstat"]
     out.append(f"sockstat: client TCP inuse {st['client']['TCP']['inuse']:,}, server TCP inuse "
                f"{st['server']['TCP']['inuse']:,}; conntrack entries {result['conntrack']['client']}/"

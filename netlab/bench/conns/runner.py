@@ -26,7 +26,6 @@ from netlab.bench.settle import wait_steady
 from netlab.errors import NetlabError
 
 TICK = 0.1          # seconds between two looks at the counters
-PREFAULT_SPARE = 1 << 30  # left untouched above the floor by the prefault
 STALL_S = 15.0      # no new connection for this long ends the run with an error
 
 
@@ -45,7 +44,6 @@ class Run:
         self.plan, self.limits, self.opts = plan, limits, opts
         self.workers: Workers | None = None
         self.conntrack_checked = False
-        self.warm: memory.Prefault | None = None
 
     def execute(self) -> dict:
         """Build, run the phases, tear down — also on an error, Ctrl-C, SIGTERM or SIGHUP:
@@ -85,13 +83,8 @@ class Run:
         # a lab taken down just before (a test, a bench round) is still being freed by the
         # kernel: its slab would shrink under this run's baseline
         wait_steady()
-        self.warm = self._prefault()
         before = memory.snapshot(w.pids)
-        try:
-            ramp = self._ramp(before)
-        finally:
-            if self.warm:
-                self.warm.close()
+        ramp = self._ramp(before)
         established = min(w.count(w.servers()), w.count(w.clients()))
         ramp["cpu"] = cpu.phase(ramp.pop("cpu0"), ramp.pop("cpu1"), established)
         after = memory.snapshot(w.pids)
@@ -106,22 +99,9 @@ class Run:
         closed = self._close(before, after)
         closed["cpu"] = cpu.phase(c1, self._cpu(), established)
         result = self._report(ramp, established, before, cost, held)
-        result["prefault"] = self.warm.to_json() if self.warm else None
         result["teardown"] = closed
         result["teardown"]["close_s"] = round(time.monotonic() - t0, 3)
         return result
-
-    def _prefault(self) -> memory.Prefault | None:
-        """Touch the memory the ramp's slab will take (at most what is above the guard's floor)."""
-        if not self.opts.prefault:
-            return None
-        mem = machine.meminfo()
-        room = memory.available(mem, mem) - self.plan.memory_floor - PREFAULT_SPARE
-        size = min(self.plan.target * EST_BYTES_PER_CONN, room)
-        if size <= 0:
-            return None
-        display.phase(f"touching {size / GiB:.1f} GiB for the ramp's slab", self.opts.progress)
-        return memory.Prefault(size)
 
     # -- ramp -----------------------------------------------------------------
     def _ramp(self, before: memory.Snapshot) -> dict:
@@ -135,9 +115,6 @@ class Run:
                 time.sleep(TICK)
                 now, n, mem = time.monotonic(), w.count(w.servers()), machine.meminfo()
                 growth, available = mem.get("Slab", 0) - before.meminfo_slab, memory.available(mem, before.meminfo)
-                if self.warm:  # what it still holds is the ramp's to take
-                    self.warm.release_to(growth)
-                    available += self.warm.held
                 rate = meter.tick(now, n, growth, available, final=n >= plan.target)
                 update(n, rate, growth, available)
                 if n >= plan.target:
