@@ -3,7 +3,9 @@ namespaces, counted by the kernel, costed, and all gone afterwards."""
 
 from __future__ import annotations
 
+import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -76,6 +78,21 @@ def test_seventy_thousand_connections_counted_costed_and_gone(lab_name):
     assert r["conntrack"]["client"] == 0  # no firewall rule in the lab: nothing tracked
     assert r["teardown"]["time_wait"]["client"] > 0
     assert r["tcp_ehash_entries"] >= 65536  # the namespaces' own established hash, not the host's
+    nothing_left(lab_name)
+
+
+def test_every_worker_fills_its_whole_descriptor_budget(lab_name):
+    # RLIMIT_NOFILE 300: 236 connections per client worker, every client at its full quota.
+    # Forked workers once kept the parent's pipes to every worker started before them (three
+    # each), so the later ones met EMFILE before their quota (`--target max`: at 27,860 of 3 M)
+    cmd = [sys.executable, "-m", "netlab", "bench", "conns", "--target", "2360", "--lab", lab_name, "--json"]
+    low = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (300, 300))  # noqa: E731
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=120, preexec_fn=low)
+    r = json.loads(proc.stdout)
+    assert proc.returncode == 0, r.get("error") or proc.stderr
+    assert r["established"] == 2360 and r["plan"]["fds_per_worker"] == 236
+    assert r["workers"] == {"client": 10, "server": 12}
+    assert r["worker_fds_at_start"] <= 64  # the plan's reserve beside each quota
     nothing_left(lab_name)
 
 

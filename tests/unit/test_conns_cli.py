@@ -19,6 +19,7 @@ def test_plan_of_a_million_in_json():
     assert plan["target"] == 1_000_000 and plan["scheme"] == "ips"
     assert plan["client_workers"] * plan["fds_per_worker"] >= 1_000_000
     assert body["limits"]["nofile_hard"] == plan["fds_per_worker"] + 64
+    assert plan["sysctls"]["net.ipv6.conf.all.disable_ipv6"] == "1"  # set in the lab's namespaces only
 
 
 def test_impossible_target_exits_1_naming_the_limit():
@@ -33,6 +34,7 @@ def test_bad_flags_are_usage_errors():
     assert runner.invoke(app, ["bench", "conns", "--target", "lots", "--plan"]).exit_code == 2
     assert runner.invoke(app, ["bench", "conns", "--port-range", "1024", "--plan"]).exit_code == 2
     assert runner.invoke(app, ["bench", "conns", "--memory-budget", "much", "--plan"]).exit_code == 2
+    assert runner.invoke(app, ["bench", "conns", "--sysctl", "net.ipv4.tcp_sack", "--plan"]).exit_code == 2
 
 
 def test_help_names_the_schemes_and_the_book():

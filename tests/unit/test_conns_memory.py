@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netlab import loader
 from netlab.bench.conns import cpu, limits, memory, plan as planning, topology
 from netlab.bench.paths.counters import CPU_FIELDS
@@ -34,6 +36,14 @@ def test_sockstat_fields():
 def test_meminfo_in_bytes():
     mem = limits.meminfo("MemTotal:       24000000 kB\nSlab:             1000 kB\nHugePages_Total:       0\n")
     assert mem == {"MemTotal": 24000000 * 1024, "Slab": 1024000, "HugePages_Total": 0}
+
+
+def test_guard_does_not_count_the_sockets_pinned_dentries_and_inodes_as_available():
+    before = {"MemAvailable": 20 << 30, "SReclaimable": 1 << 30}
+    # a million sockets later: 3 GiB more "reclaimable" slab that no reclaim can free
+    now = {"MemAvailable": 12 << 30, "SReclaimable": 4 << 30}
+    assert memory.available(now, before) == 9 << 30
+    assert memory.available({"MemAvailable": 5, "SReclaimable": 0}, {"SReclaimable": 7}) == 5  # shrank: no credit
 
 
 def test_cost_per_connection_and_per_socket():
@@ -71,9 +81,24 @@ def test_generated_topology_puts_every_client_ip_on_one_veth_and_sysctls_in_the_
     assert set(topo.nodes) == {"client", "server"}
     client = [i for i in topo.interfaces("client") if i.name == "eth0"][0]
     assert [str(a.ip) for a in client.addresses] == list(p.client_ips)
-    assert topo.nodes["client"].sysctls == {"net.ipv4.ip_local_port_range": "1024 65535"}
+    assert topo.nodes["client"].sysctls["net.ipv4.ip_local_port_range"] == "1024 65535"
     assert topo.nodes["server"].sysctls["net.core.somaxconn"] == 65535
     assert not any(bad in text for bad in ("10.", "172.16", "192.168"))
+
+
+def test_both_namespaces_get_the_lean_sysctls_and_an_override_wins():
+    p = planning.derive(Options(target=10_000, lab="bc-unit", sysctls=(
+        ("net.ipv4.tcp_congestion_control", "cubic"), ("net.ipv6.conf.default.disable_ipv6", ""))),
+        limits.read())
+    topo = loader.load_text(topology.text(p), "<test>")
+    for node in ("client", "server"):
+        got = {k: str(v) for k, v in topo.nodes[node].sysctls.items()}
+        assert got["net.ipv4.tcp_congestion_control"] == "cubic"
+        assert got["net.ipv6.conf.all.disable_ipv6"] == "1"
+        assert "net.ipv6.conf.default.disable_ipv6" not in got  # dropped: the kernel's default
+    assert p.to_json()["sysctls"]["net.ipv4.tcp_congestion_control"] == "cubic"
+    with pytest.raises(planning.LimitError, match="only per-namespace net"):
+        planning.lab_sysctls((("kernel.pid_max", "1"),))
 
 
 def test_shipped_topology_file_loads():

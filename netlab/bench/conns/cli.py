@@ -25,6 +25,14 @@ def _size(text: Optional[str]) -> Optional[int]:
         raise typer.BadParameter(str(exc)) from None
 
 
+def _sysctl(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise typer.BadParameter(f"{text!r} is not KEY=VALUE (e.g. net.ipv4.tcp_congestion_control=cubic)",
+                                 param_hint="--sysctl")
+    return key.strip(), value.strip()
+
+
 def register(bench_app: typer.Typer) -> None:
     @bench_app.command("conns")
     def conns_cmd(
@@ -53,6 +61,8 @@ def register(bench_app: typer.Typer) -> None:
                                          "free port (IP_BIND_ADDRESS_NO_PORT)."),
         active: Optional[int] = typer.Option(None, "--active", min=1, help="Client workers ramping at once "
                                              "(default: one per CPU)."),
+        sysctl: list[str] = typer.Option([], "--sysctl", help="KEY=VALUE set in both lab namespaces, over the "
+                                          "bench's own (IPv6 off, reno); KEY= drops one. Repeatable."),
         report_dir: Optional[str] = typer.Option(None, "--report", help="Write report.md and ramp.png "
                                                  "(ramp curve with the CPU split under it) into DIR."),
         rounds: int = typer.Option(1, "--rounds", min=1, help="Runs, each in a fresh lab; the median is reported."),
@@ -71,7 +81,8 @@ def register(bench_app: typer.Typer) -> None:
         opts = Options(target=goal, scheme=scheme, hold=hold, memory_budget=_size(memory_budget),
                        memory_floor=_size(memory_floor), workers=workers, client_ips=client_ips,
                        port_range=_port_range(port_range), somaxconn=somaxconn, window=window, lab=lab,
-                       source_ports=source_ports, active_clients=active, progress=not as_json)
+                       source_ports=source_ports, active_clients=active, progress=not as_json,
+                       sysctls=tuple(_sysctl(x) for x in sysctl))
         try:
             if show_plan:
                 found = limits.read()

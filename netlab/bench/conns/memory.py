@@ -84,6 +84,17 @@ def snapshot(pids: list[int] | tuple[int, ...] = ()) -> Snapshot:
     return Snapshot(slab=slab, meminfo=mem, pss=sum(pss(p) for p in pids))
 
 
+def available(now: dict[str, int], before: dict[str, int]) -> int:
+    """MemAvailable less the growth of SReclaimable since ``before``: what is really left.
+
+    The kernel counts the dentry and sock_inode_cache slabs as reclaimable and
+    MemAvailable adds them in, but an open socket pins its dentry and inode: at
+    2.5 M connections ~5 GiB that MemAvailable offers cannot be freed, and a
+    guard trusting it let the OOM killer in (issue 14, a `--target max` run)."""
+    pinned = max(0, now.get("SReclaimable", 0) - before.get("SReclaimable", 0))
+    return now.get("MemAvailable", 0) - pinned
+
+
 @dataclass(frozen=True)
 class Cost:
     """The growth between two snapshots, per connection and per socket."""

@@ -41,6 +41,16 @@ DEFAULT_WINDOW = 8192
 # accept queues, somaxconn long, hold what arrives meanwhile).
 DEFAULT_NAP = 0.05
 GiB = 1 << 30
+# Set in both lab namespaces (never the root's): what a connection need not cost there.
+# docs/bench-conns.md has each one's A/B figures; `--sysctl KEY=VALUE` overrides one.
+LEAN_SYSCTLS = {
+    # nothing here speaks IPv6: no link-local addresses, no MLD/ND, no ip6 hooks on the veth
+    "net.ipv6.conf.all.disable_ipv6": "1",
+    "net.ipv6.conf.default.disable_ipv6": "1",
+    # new namespaces inherit the host's default (bbr here): its per-ACK model is wasted on
+    # connections that never send data
+    "net.ipv4.tcp_congestion_control": "reno",
+}
 
 
 class LimitError(NetlabError):
@@ -66,6 +76,7 @@ class Options:
     active_clients: int | None = None   # client workers ramping at once (default: one per CPU)
     lab: str = "bench-conns"
     progress: bool = True
+    sysctls: tuple[tuple[str, str], ...] = ()  # overrides of LEAN_SYSCTLS, both namespaces
 
 
 @dataclass(frozen=True)
@@ -91,6 +102,7 @@ class Plan:
     memory_floor: int
     memory_budget: int | None
     quotas: tuple[int, ...] = field(repr=False)
+    sysctls: dict[str, str] = field(default_factory=dict)  # both lab namespaces
 
     @property
     def ports_per_ip(self) -> int:
@@ -247,4 +259,18 @@ def derive(opts: Options, limits: Limits) -> Plan:
                 port_range=opts.port_range, somaxconn=opts.somaxconn, window=window,
                 accept_nap=opts.accept_nap, source_ports=opts.source_ports,
                 active_clients=min(client, opts.active_clients or max(1, limits.cpus)),
-                memory_floor=floor, memory_budget=opts.memory_budget, quotas=quotas)
+                memory_floor=floor, memory_budget=opts.memory_budget, quotas=quotas,
+                sysctls=lab_sysctls(opts.sysctls))
+
+
+def lab_sysctls(overrides: tuple[tuple[str, str], ...]) -> dict[str, str]:
+    """LEAN_SYSCTLS with ``overrides`` applied; an empty value drops a key (the kernel's default)."""
+    out = dict(LEAN_SYSCTLS)
+    for key, value in overrides:
+        if not key.startswith("net."):
+            raise LimitError(f"--sysctl {key}: only per-namespace net.* sysctls are set in the lab")
+        if value == "":
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out

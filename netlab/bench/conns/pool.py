@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterable
 
 from netlab.bench.conns import workers
-from netlab.bench.conns.plan import Plan
+from netlab.bench.conns.plan import RESERVED_FDS, Plan
 from netlab.bench.conns.topology import CLIENT, SERVER
 from netlab.bench.conns.workers import COUNT, ERRNO, FAILED, STATE, STRIDE, Job
 from netlab.errors import NetlabError
@@ -55,6 +55,7 @@ class Workers:
         self.turn = self._ctx.Semaphore(plan.active_clients)  # clients ramping at once
         self.procs: list[multiprocessing.process.BaseProcess] = []
         self.pipes: list = []
+        self.fds_at_start = 0
 
     @property
     def pids(self) -> list[int]:
@@ -74,16 +75,28 @@ class Workers:
         parent = os.getpid()
         for job in self.server_jobs + self.client_jobs:
             mine, theirs = self._ctx.Pipe()
+            inherited = workers.open_fds()  # what the worker closes first: not its to hold
             if job.role == SERVER:
-                target, args = workers.serve, (job, theirs, self.shared, parent)
+                target, args = workers.serve, (job, theirs, self.shared, parent, inherited)
             else:
-                target, args = workers.connect, (job, theirs, self.shared, self.stop_flag, self.turn, parent)
+                target, args = workers.connect, (job, theirs, self.shared, self.stop_flag, self.turn, parent,
+                                                 inherited)
             proc = self._ctx.Process(target=target, args=args, name=f"conns-{job.role}-{job.index}", daemon=True)
             proc.start()
             theirs.close()
             self.procs.append(proc)
             self.pipes.append(mine)
         self.wait_state(range(len(self.procs)), workers.READY, timeout, "start")
+        self.fds_at_start = self._check_fds()
+
+    def _check_fds(self) -> int:
+        """The most descriptors a worker holds before its first connection; NetlabError past the
+        plan's reserve (each worker's quota is RLIMIT_NOFILE minus that reserve)."""
+        most = max(len(os.listdir(f"/proc/{pid}/fd")) for pid in self.pids)
+        if most > RESERVED_FDS:
+            raise NetlabError(f"a worker holds {most} descriptors before its first connection, more than the "
+                              f"{RESERVED_FDS} the plan reserves beside its quota: it would meet EMFILE mid-ramp")
+        return most
 
     def send(self, indices: Iterable[int], command: str) -> None:
         for i in indices:

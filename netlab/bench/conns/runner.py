@@ -59,6 +59,7 @@ class Run:
             self.workers.start()
             result = self._phases()
             result["leftovers_removed"] = removed
+            result["worker_fds_at_start"] = self.workers.fds_at_start
             return result
 
     def _stop_workers(self) -> None:
@@ -113,7 +114,7 @@ class Run:
             while True:
                 time.sleep(TICK)
                 now, n, mem = time.monotonic(), w.count(w.servers()), machine.meminfo()
-                growth, available = mem.get("Slab", 0) - before.meminfo_slab, mem.get("MemAvailable", 0)
+                growth, available = mem.get("Slab", 0) - before.meminfo_slab, memory.available(mem, before.meminfo)
                 rate = meter.tick(now, n, growth, available, final=n >= plan.target)
                 update(n, rate, growth, available)
                 if n >= plan.target:
@@ -163,7 +164,8 @@ class Run:
         # stop one tick early: the next tick's connections must not take MemAvailable under the floor
         upcoming = max(rate, 0.0) * TICK * 2 * EST_BYTES_PER_CONN
         if available - upcoming < plan.memory_floor:
-            return (f"memory guard: MemAvailable {available / GiB:.2f} GiB is about to fall below the floor of "
+            return (f"memory guard: MemAvailable less the pinned dentries and inodes, {available / GiB:.2f} GiB, "
+                    f"is about to fall below the floor of "
                     f"{plan.memory_floor / GiB:.2f} GiB; the ramp stopped at {n:,} connections")
         if plan.memory_budget and growth + pss + upcoming >= plan.memory_budget:
             return (f"memory budget: slab growth + workers' PSS reached {(growth + pss) / GiB:.2f} GiB of "

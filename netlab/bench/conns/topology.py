@@ -48,8 +48,8 @@ def build(plan: Plan) -> Topology:
     prefix = CLIENT_NET.split("/")[1]
     lo, hi = plan.port_range
     return (Topology(plan.lab, source=leftovers.stamp(plan.lab))
-            .node(CLIENT, sysctls={"net.ipv4.ip_local_port_range": f"{lo} {hi}"})
-            .node(SERVER, sysctls={"net.core.somaxconn": plan.somaxconn,
+            .node(CLIENT, sysctls={**plan.sysctls, "net.ipv4.ip_local_port_range": f"{lo} {hi}"})
+            .node(SERVER, sysctls={**plan.sysctls, "net.core.somaxconn": plan.somaxconn,
                                    "net.ipv4.tcp_max_syn_backlog": LAB_SYN_BACKLOG})
             .link({"node": CLIENT, "interface": "eth0", "address": [f"{ip}/{prefix}" for ip in plan.client_ips]},
                   {"node": SERVER, "interface": "eth0", "address": f"{plan.server_ip}/{prefix}"},
