@@ -39,20 +39,19 @@ def build(topo: Topology) -> Plan:
         steps.append(Step("link.bridge", {"ns": ns[br.node], "name": br.name, "mtu": br.mtu, "stp": br.stp,
                                           "alias": names.mark(topo.name, br.node)},
                           undo="link.delete", scope=ns[br.node]))
-    for v in topo.veths:
-        a, b = v.a, v.b
-        steps.append(Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": names.mark(topo.name, a.node),
-                                        "mac": a.mac, "mtu": a.mtu, "peer_ns": ns[b.node], "peer_name": b.name,
-                                        "peer_alias": names.mark(topo.name, b.node), "peer_mac": b.mac,
-                                        "peer_mtu": b.mtu, "tmp_name": names.host_peer_tmp(topo.name, a.node, a.name)},
-                          undo="link.delete", scope=ns[a.node] or ns[b.node]))
+    late = {(name, dev) for name, spec in topo.nodes.items() for key in spec.sysctls
+            if (dev := device_of(key)) is not None}
     ifaces = [e for v in topo.veths for e in (v.a, v.b)]
+    early = {(e.node, e.name) for e in ifaces if ns[e.node] is not None and (e.node, e.name) not in late}
+    for v in topo.veths:
+        steps.append(_veth(topo.name, ns, v, early))
     for name, spec in topo.nodes.items():  # an interface's own sysctls, once it exists
         steps += _sysctls(ns[name], spec, per_device=True)
     for br in topo.bridges:
         steps.append(Step("link.up", {"ns": ns[br.node], "name": br.name}, scope=ns[br.node]))
     for e in ifaces:
-        steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master}, scope=ns[e.node]))
+        if (e.node, e.name) not in early:
+            steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master}, scope=ns[e.node]))
     addressed = [(br.node, br.name, br.addresses) for br in topo.bridges] + [(e.node, e.name, e.addresses) for e in ifaces]
     for node, dev, addrs in addressed:
         for addr in addrs:
@@ -75,6 +74,27 @@ def build(topo: Topology) -> Plan:
                               undo="nat.delete", scope=ns[name]))
     steps += _commands(topo, ns)
     return Plan(lab=topo.name, source=topo.source, steps=tuple(steps))
+
+
+def _veth(lab: str, ns: dict[str, str | None], v, early: set[tuple[str, str]]) -> Step:
+    """One veth pair. An end inside a lab namespace comes up (enslaved to its bridge) in
+    the same op, so it costs no `link.up` of its own; an end in the root namespace, or
+    with sysctls of its own (set before it comes up), is brought up by `link.up` later.
+    Only root-namespace ends carry netlab's alias: inside a lab namespace its ``lo``
+    carries the mark, and the namespace takes its links with it."""
+    a, b = v.a, v.b
+    up_a, up_b = (a.node, a.name) in early, (b.node, b.name) in early
+    return Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": _root_mark(lab, ns[a.node], a.node),
+                              "mac": a.mac, "mtu": a.mtu, "up": up_a, "master": a.master if up_a else None,
+                              "peer_ns": ns[b.node], "peer_name": b.name,
+                              "peer_alias": _root_mark(lab, ns[b.node], b.node), "peer_mac": b.mac,
+                              "peer_mtu": b.mtu, "peer_up": up_b, "peer_master": b.master if up_b else None,
+                              "tmp_name": names.host_peer_tmp(lab, a.node, a.name)},
+                undo="link.delete", scope=ns[a.node] or ns[b.node])
+
+
+def _root_mark(lab: str, ns: str | None, node: str) -> str | None:
+    return names.mark(lab, node) if ns is None else None
 
 
 def _commands(topo: Topology, ns: dict[str, str | None]) -> list[Step]:
