@@ -31,8 +31,10 @@ def build(topo: Topology) -> Plan:
     """The steps that make ``topo`` real, each with its inverse."""
     ns = {name: kinds.kind(spec.kind).netns(topo.name, name) for name, spec in topo.nodes.items()}
     steps: list[Step] = []
-    for name, spec in topo.nodes.items():
-        steps += kinds.kind(spec.kind).create(topo.name, name, spec)
+    made = [s for name, spec in topo.nodes.items() for s in kinds.kind(spec.kind).create(topo.name, name, spec)]
+    # every namespace first, in one batch (the backend makes them on several threads),
+    # then the rest of each node's making (its mark, a container's steps) in node order
+    steps += [s for s in made if s.op == "netns.create"] + [s for s in made if s.op != "netns.create"]
     for name, spec in topo.nodes.items():
         steps += _sysctls(ns[name], spec, per_device=False)
     for br in topo.bridges:

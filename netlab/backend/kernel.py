@@ -35,6 +35,7 @@ _GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL, errno.EIN
 # one: 1 → 8 threads took 1,000 namespaces from 0.23 to 0.04 ms each; for 2,000 hosts
 # of a loaded machine, 8 → 64 took `down` from 2.5–3.7 s to 0.9–1.9 s (interleaved).
 _DELETERS = 8
+_CREATORS, _CREATORS_FROM = 4, 64  # threads making namespaces, and the batch that starts using them
 _DELETERS_MAX = 64
 
 
@@ -93,12 +94,34 @@ class KernelBackend:
         _one(lambda: self._many_netns_create([{"ns": ns}]))
 
     def _many_netns_create(self, batch: Sequence[dict]) -> None:
-        for i, args in enumerate(batch):
+        """Namespaces are made on a thread per CPU: unshare(2) is kernel CPU (the
+        namespace's per-net setup), and two threads made 1,000 in 0.35–0.40 s instead of
+        0.49–0.51 s. Each one's socket is opened while its thread is still inside."""
+        def make(args: dict) -> rtnl.Channel | OSError:
             try:
-                # the socket is opened while the thread is still inside: no second setns
-                self.nl.adopt(args["ns"], netns.create(args["ns"], inside=rtnl.Channel, points=self._points))
+                return netns.create(args["ns"], inside=rtnl.Channel, points=self._points)
             except OSError as exc:
-                raise BatchFailed(i, exc) from exc
+                return exc
+
+        workers = min(_CREATORS, len(os.sched_getaffinity(0))) if len(batch) >= _CREATORS_FROM else 1
+        pool = ThreadPoolExecutor(max_workers=workers) if workers > 1 else None
+        try:
+            # a chunk at a time, its sockets adopted (Netlink keeps only as many as the
+            # open-file limit allows) before the next chunk opens more
+            for start in range(0, len(batch), _CREATORS_FROM):
+                part = batch[start:start + _CREATORS_FROM]
+                made = list(pool.map(make, part)) if pool else [make(a) for a in part]
+                failed = None
+                for i, (args, out) in enumerate(zip(part, made), start):
+                    if isinstance(out, OSError):
+                        failed = failed or (i, out)
+                    else:
+                        self.nl.adopt(args["ns"], out)  # closed with the backend, even if another failed
+                if failed:
+                    raise BatchFailed(*failed)
+        finally:
+            if pool:
+                pool.shutdown()
 
     def netns_delete(self, ns: str, **_: object) -> None:
         self._forget(ns)
