@@ -13,9 +13,12 @@ ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
 # iproute2 for users (ip netns, ip link), nftables/libnftables1 for NAT (netlab calls
-# libnftables through ctypes), ping for checks. A base that has them skips apt.
-RUN if ! (command -v ip && command -v nft && command -v ping && ldconfig -p | grep -q libnftables.so.1) >/dev/null; then \
+# libnftables through ctypes), ping for checks, graphviz (dot) for `netlab graph --format
+# svg|png` and the pictures in reports. A base that has them skips apt.
+RUN if ! (command -v ip && command -v nft && command -v ping && command -v dot \
+          && ldconfig -p | grep -q libnftables.so.1) >/dev/null; then \
       apt-get update && apt-get install -y --no-install-recommends iproute2 nftables libnftables1 iputils-ping \
+        graphviz \
       && rm -rf /var/lib/apt/lists/*; \
     fi
 

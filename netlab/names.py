@@ -4,7 +4,7 @@ Rules, written once (as Mininet does for "{node}-ethN"):
 
 - a node's network namespace is ``nl.<lab>.<node>`` under /run/netns; lab and
   node names may not contain dots, so the split is unambiguous;
-- every interface netlab creates carries the alias ``netlab:<lab>:<node>`` and
+- every interface netlab creates in the root namespace carries the alias ``netlab:<lab>:<node>`` and
   every namespace carries it on its ``lo``: that alias, not the name pattern, is
   the mark ``down --all`` trusts;
 - the bridge-side end of a bridge member's veth is named from a short hash of

@@ -24,6 +24,10 @@ def _ipn(ns: str | None) -> str:
     return f"ip -n {ns}" if ns else "ip"
 
 
+def _up(master: str | None, up: bool | None) -> str:
+    return (f" master {master}" if master else "") + (" up" if up else "")
+
+
 def _inside(ns: str | None) -> str:
     return f"ip netns exec {ns} " if ns else ""
 
@@ -34,9 +38,11 @@ _COMMON: Mapping[str, Callable[[dict], str]] = MappingProxyType({
     "sysctl.set": lambda a: f"{_inside(a['ns'])}sysctl -w {a['key']}={a['value']}",
     "link.bridge": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type bridge"
                              + (f" mtu {a['mtu']}" if a.get("mtu") else "") + (" stp_state 1" if a.get("stp") else ""),
-    "link.veth": lambda a: f"{_ipn(a['ns'])} link add {a['name']} type veth peer name {a['peer_name']}"
+    "link.veth": lambda a: f"{_ipn(a['ns'])} link add {a['name']}" + _up(a.get("master"), a.get("up"))
+                           + f" type veth peer name {a['peer_name']}"
                            + (f" netns {a['peer_ns']}" if a['peer_ns'] != a['ns'] else "")
-                           + (f" mtu {a['mtu']}" if a.get("mtu") else ""),
+                           + (f" mtu {a['mtu']}" if a.get("mtu") else "")
+                           + _up(a.get("peer_master"), a.get("peer_up")),
     "link.vxlan": lambda a: f"{_ipn(a.get('underlay'))} link add {a['name']}" + (f" netns {a['ns']}" if a['ns'] else "")
                             + f" type vxlan id {a['vni']} local {a['local']} remote {a['remote']} dstport {a['port']}"
                             + (f" mtu {a['mtu']}" if a.get("mtu") else "") + f"  # to {a['peer']}",

@@ -41,8 +41,10 @@ def build(topo: Topology) -> Plan:
                          "(--host NAME)")
     ns = {name: kinds.kind(spec.kind).netns(topo.name, name) for name, spec in topo.nodes.items()}
     steps: list[Step] = []
-    for name, spec in topo.nodes.items():
-        steps += kinds.kind(spec.kind).create(topo.name, name, spec)
+    made = [s for name, spec in topo.nodes.items() for s in kinds.kind(spec.kind).create(topo.name, name, spec)]
+    # every namespace first, in one batch (the backend makes them on several threads),
+    # then the rest of each node's making (its mark, a container's steps) in node order
+    steps += [s for s in made if s.op == "netns.create"] + [s for s in made if s.op != "netns.create"]
     for name, spec in topo.nodes.items():
         steps += _sysctls(ns[name], spec, per_device=False)
     for br in topo.bridges:
@@ -50,23 +52,21 @@ def build(topo: Topology) -> Plan:
                                           "alias": names.mark(topo.name, br.node)},
                           undo="link.delete", scope=ns[br.node]))
     tunnelled = [v for v in topo.veths if v.tunnel]
-    for v in topo.veths:
-        a, b = v.a, v.b
-        if v.tunnel:
-            continue
-        steps.append(Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": names.mark(topo.name, a.node),
-                                        "mac": a.mac, "mtu": a.mtu, "peer_ns": ns[b.node], "peer_name": b.name,
-                                        "peer_alias": names.mark(topo.name, b.node), "peer_mac": b.mac,
-                                        "peer_mtu": b.mtu, "tmp_name": names.host_peer_tmp(topo.name, a.node, a.name)},
-                          undo="link.delete", scope=ns[a.node] or ns[b.node]))
-    steps += [_vxlan(topo, ns, v, end) for v in tunnelled for end in (v.a, v.b) if end.node in topo.nodes]
+    late = {(name, dev) for name, spec in topo.nodes.items() for key in spec.sysctls
+            if (dev := device_of(key)) is not None}
     ifaces = [e for v in topo.veths for e in (v.a, v.b) if e.node in topo.nodes]
+    # a VXLAN end comes up by `link.up`, after it is moved into its node
+    early = {(e.node, e.name) for v in topo.veths if not v.tunnel for e in (v.a, v.b)
+             if ns[e.node] is not None and (e.node, e.name) not in late}
+    steps += [_veth(topo.name, ns, v, early) for v in topo.veths if not v.tunnel]
+    steps += [_vxlan(topo, ns, v, end) for v in tunnelled for end in (v.a, v.b) if end.node in topo.nodes]
     for name, spec in topo.nodes.items():  # an interface's own sysctls, once it exists
         steps += _sysctls(ns[name], spec, per_device=True)
     for br in topo.bridges:
         steps.append(Step("link.up", {"ns": ns[br.node], "name": br.name}, scope=ns[br.node]))
     for e in ifaces:
-        steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master}, scope=ns[e.node]))
+        if (e.node, e.name) not in early:
+            steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master}, scope=ns[e.node]))
     addressed = [(br.node, br.name, br.addresses) for br in topo.bridges] + [(e.node, e.name, e.addresses) for e in ifaces]
     for node, dev, addrs in addressed:
         for addr in addrs:
@@ -102,6 +102,27 @@ def _vxlan(topo: Topology, ns: dict[str, str | None], v: Veth, end: Iface) -> St
                                "peer": f"{topo.placement[other.node]}:{other.node}",
                                "underlay": topo.stand_ins.get(topo.placement[end.node])},
                 undo="link.delete", scope=ns[end.node])
+
+
+def _veth(lab: str, ns: dict[str, str | None], v, early: set[tuple[str, str]]) -> Step:
+    """One veth pair. An end inside a lab namespace comes up (enslaved to its bridge) in
+    the same op, so it costs no `link.up` of its own; an end in the root namespace, or
+    with sysctls of its own (set before it comes up), is brought up by `link.up` later.
+    Only root-namespace ends carry netlab's alias: inside a lab namespace its ``lo``
+    carries the mark, and the namespace takes its links with it."""
+    a, b = v.a, v.b
+    up_a, up_b = (a.node, a.name) in early, (b.node, b.name) in early
+    return Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": _root_mark(lab, ns[a.node], a.node),
+                              "mac": a.mac, "mtu": a.mtu, "up": up_a, "master": a.master if up_a else None,
+                              "peer_ns": ns[b.node], "peer_name": b.name,
+                              "peer_alias": _root_mark(lab, ns[b.node], b.node), "peer_mac": b.mac,
+                              "peer_mtu": b.mtu, "peer_up": up_b, "peer_master": b.master if up_b else None,
+                              "tmp_name": names.host_peer_tmp(lab, a.node, a.name)},
+                undo="link.delete", scope=ns[a.node] or ns[b.node])
+
+
+def _root_mark(lab: str, ns: str | None, node: str) -> str | None:
+    return names.mark(lab, node) if ns is None else None
 
 
 def _commands(topo: Topology, ns: dict[str, str | None]) -> list[Step]:

@@ -13,6 +13,7 @@ import ctypes
 import errno
 import functools
 import os
+import threading
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -79,9 +80,14 @@ class MountPoints:
     def __init__(self) -> None:
         self._fd: int | None = None
         self._works = True
+        self._lock = threading.Lock()  # threads making namespaces share the inode
 
     def make(self, target: str) -> None:
         """Create the file ``target``; FileExistsError if the name is taken."""
+        with self._lock:
+            self._make(target)
+
+    def _make(self, target: str) -> None:
         for _ in range(2):
             if self._works and self._fd is None:
                 try:

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 
 from pyroute2.netlink import nlmsg
+from pyroute2.netlink.rtnl import RTM_GETLINK
 
 from netlab.backend import netns, rtnl
 
@@ -117,6 +118,13 @@ class Netlink:
             index, cause = min(failed, key=lambda f: f[0])
             raise BatchFailed(index, cause)
         return answers
+
+    def sync(self, items: Sequence[Item]) -> None:
+        """Run ``items`` (changes and RTM_GETLINKs, in order per namespace); learn the
+        index of every link a GETLINK among them asked for."""
+        for (_, ns, req), answer in zip(items, self.run(items)):
+            if answer is not None and req.type == RTM_GETLINK:
+                self._index.setdefault(ns, {})[dict(req.attrs)["IFLA_IFNAME"]] = rtnl.link_index(answer)
 
     def indexes(self, wanted: Sequence[tuple[int, str | None, str]]) -> list[int]:
         """Link indexes of (position, namespace, name), looked up together where not known."""

@@ -115,13 +115,19 @@ def _link_attrs(name: str, alias: str | None = None, mac: str | None = None, mtu
 
 def new_veth(name: str, alias: str, ns_fd: int, peer_name: str, peer_alias: str, peer_fd: int,
              mac: str | None = None, mtu: int | None = None, peer_mac: str | None = None,
-             peer_mtu: int | None = None) -> Request:
-    """`ip link add NAME netns A type veth peer name PEER netns B`: both ends made
-    in their namespaces at once, so neither ever holds a name in the sender's."""
+             peer_mtu: int | None = None, master: int | None = None, up: bool = False) -> Request:
+    """`ip link add NAME netns A [master M] [up] type veth peer name PEER netns B`: both
+    ends made in their namespaces at once, so neither ever holds a name in the sender's.
+
+    Only NAME can come up (and be enslaved, M an index in A) in this message: the kernel
+    configures the peer before the pair is joined, and opening it then fails (ENOTCONN)."""
     peer = {"attrs": _link_attrs(peer_name, peer_alias, peer_mac, peer_mtu, peer_fd)}
     info = {"attrs": [["IFLA_INFO_KIND", "veth"], ["IFLA_INFO_DATA", {"attrs": [["VETH_INFO_PEER", peer]]}]]}
     attrs = _link_attrs(name, alias, mac, mtu, ns_fd) + [["IFLA_LINKINFO", info]]
-    return Request(ifinfmsg, RTM_NEWLINK, _CREATE, attrs, fds=(ns_fd, peer_fd))
+    if master is not None:
+        attrs.append(["IFLA_MASTER", master])
+    fields = {"flags": IFF_UP, "change": IFF_UP} if up else {}
+    return Request(ifinfmsg, RTM_NEWLINK, _CREATE, attrs, fields, fds=(ns_fd, peer_fd))
 
 
 def new_vxlan(name: str, alias: str, ns_fd: int, vni: int, local: str, remote: str, port: int,

@@ -25,6 +25,12 @@ def from_lab(lab: str) -> Graph:
     node_of = {kinds.kind(k).netns(lab, node): node for node, k in kind_of.items()}
     seen = {(node, i["name"]): i for node, entry in view["nodes"].items() for i in entry.get("interfaces", [])}
     masters = {(s.args["ns"], s.args["name"]): s.args.get("master") for s in record.steps if s.op == "link.up"}
+    for s in record.steps:  # a port that came up with its pair was enslaved by link.veth
+        if s.op == "link.veth":
+            for ns, name, master in ((s.args["ns"], s.args["name"], s.args.get("master")),
+                                     (s.args["peer_ns"], s.args["peer_name"], s.args.get("peer_master"))):
+                if master:
+                    masters[(ns, name)] = master
 
     def end(ns: str | None, name: str) -> End:
         node = node_of.get(ns, str(ns))

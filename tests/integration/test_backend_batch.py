@@ -94,22 +94,39 @@ def test_an_invalid_mac_in_the_middle_of_the_veth_batch_rolls_back_everything(la
     topo = with_member(star(lab_name, HOSTS), "h150", mac="01:00:5e:00:00:01")
     steps = planning.build(topo).steps
     failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["mac"])
-    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 type veth .*: "
+    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 up type veth .*: "
                                           r"Cannot assign requested address"):
         deploy.up(topo)
     assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
 
 
 def test_a_missing_port_in_the_middle_of_a_chunk_rolls_back_everything(lab_name):
-    # Every bridge port comes up from one socket, 64 requests a system call: the kernel
-    # goes on past the one that fails, so what follows it in the chunk is undone too.
-    steps = list(planning.build(star(lab_name, HOSTS)).steps)
+    # Ports with sysctls of their own come up by `link.up` once those are set, from one
+    # socket, 64 requests a system call: the kernel goes on past the one that fails, so
+    # what follows it in the chunk is undone too.
+    ports = {f"net.ipv4.conf.{names.bridge_port(lab_name, 'br0', f'h{i}', 'eth0')}.forwarding": 0
+             for i in range(HOSTS)}
+    topo = netlab.Topology(lab_name).node("sw", sysctls=ports)
+    for i in range(HOSTS):
+        topo.node(f"h{i}")
+    topo = topo.bridge("br0", node="sw", subnet="198.18.0.0/22", members=[f"h{i}:eth0" for i in range(HOSTS)])
+    steps = list(planning.build(topo.validate()).steps)
     ports = [i for i, s in enumerate(steps) if s.op == "link.up" and s.args.get("master")]
+    assert len(ports) == HOSTS
     bad = ports[len(ports) // 2]
     steps[bad] = Step("link.up", {**steps[bad].args, "name": "nlpmissing"}, scope=steps[bad].scope)
     error = apply_rolls_back(steps, lab_name)
     assert f"step {bad + 1} failed: ip -n {names.netns(lab_name, 'sw')} link set nlpmissing master br0 up" in error
     assert "No such device" in error
+
+
+def test_a_missing_bridge_of_a_port_that_comes_up_with_its_pair_rolls_back_everything(lab_name):
+    steps = list(planning.build(star(lab_name, HOSTS)).steps)
+    veths = [i for i, s in enumerate(steps) if s.op == "link.veth"]
+    bad = veths[len(veths) // 2]
+    steps[bad] = Step("link.veth", {**steps[bad].args, "peer_master": "nlbrmissing"}, scope=steps[bad].scope)
+    error = apply_rolls_back(steps, lab_name)
+    assert f"step {bad + 1} failed: {ops.describe(steps[bad])}: no interface nlbrmissing" in error
 
 
 def test_a_duplicate_address_in_the_middle_of_its_batch_rolls_back_everything(lab_name):
@@ -125,8 +142,8 @@ def test_down_after_a_partly_applied_plan_removes_everything(lab_name):
     # As after `kill -9` in the middle of up: the record holds the whole plan, the
     # kernel holds a prefix of it that ends inside a batch.
     the_plan = planning.build(star(lab_name, HOSTS))
-    ups = [i for i, s in enumerate(the_plan.steps) if s.op == "link.up"]
-    cut = ups[len(ups) // 2]
+    veths = [i for i, s in enumerate(the_plan.steps) if s.op == "link.veth"]
+    cut = veths[len(veths) // 2]
     state.write(the_plan, "building")
     backend = KernelBackend()
     try:
@@ -152,7 +169,11 @@ def test_300_hosts_on_one_bridge_really_work(lab_name):
         ports = json.loads(out)
         assert len(ports) == hosts
         assert all(p["operstate"] == "UP" and p["linkinfo"]["info_slave_data"]["state"] == "forwarding"
-                   and p["ifalias"] == names.mark(lab_name, "sw") for p in ports)
+                   for p in ports)
+        # a dump (not `link show eth0`: asking for one link would apply its pending change)
+        dumps = [json.loads(subprocess.run(["ip", "-j", "-n", names.netns(lab_name, f"h{i}"), "link", "show"],
+                                           capture_output=True, text=True, check=True).stdout) for i in (1, 150, 300)]
+        assert all(e["operstate"] == "UP" for links in dumps for e in links if e["ifname"] == "eth0")
         member = subprocess.run(["ip", "-n", names.netns(lab_name, "h300"), "-o", "addr", "show", "eth0"],
                                 capture_output=True, text=True, check=True).stdout
         assert re.search(rf"inet {topo.address_of('h300')}/", member)

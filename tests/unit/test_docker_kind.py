@@ -29,8 +29,8 @@ bridges:
 
 GOLDEN = """\
 ip netns add nl.dk.sw
-ip -n nl.dk.sw link set lo alias netlab:dk:sw up
 ip netns add nl.dk.h1
+ip -n nl.dk.sw link set lo alias netlab:dk:sw up
 ip -n nl.dk.h1 link set lo alias netlab:dk:h1 up
 docker run -d --name nl.dk.web --network none nginx:1.25 nginx -g daemon off;
 ip netns attach nl.dk.web <pid of container nl.dk.web>

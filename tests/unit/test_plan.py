@@ -10,12 +10,10 @@ TOPOS = Path(__file__).parents[2] / "topologies"
 
 QUICKSTART = """\
 ip netns add nl.quickstart.h1
-ip -n nl.quickstart.h1 link set lo alias netlab:quickstart:h1 up
 ip netns add nl.quickstart.h2
+ip -n nl.quickstart.h1 link set lo alias netlab:quickstart:h1 up
 ip -n nl.quickstart.h2 link set lo alias netlab:quickstart:h2 up
-ip -n nl.quickstart.h1 link add eth0 type veth peer name eth0 netns nl.quickstart.h2
-ip -n nl.quickstart.h1 link set eth0 up
-ip -n nl.quickstart.h2 link set eth0 up
+ip -n nl.quickstart.h1 link add eth0 up type veth peer name eth0 netns nl.quickstart.h2 up
 ip -n nl.quickstart.h1 addr add 198.18.0.1/24 dev eth0
 ip -n nl.quickstart.h2 addr add 198.18.0.2/24 dev eth0"""
 
