@@ -156,7 +156,8 @@ class Link:
         return self._state(False)
 
     def _state(self, up: bool) -> dict:
-        _run([Step("link.set", {"ns": self.end.ns, "name": self.end.name, "up": up}, scope=self.end.ns)])
+        _run([Step("link.set", {"ns": self.end.ns, "name": self.end.name, "up": up, "peer_ns": self.end.peer_ns,
+                                "peer_name": self.end.peer_name}, scope=self.end.ns)])
         self._record({"state": "up" if up else "down"})
         return self.show()
 

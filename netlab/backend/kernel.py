@@ -250,10 +250,14 @@ class KernelBackend:
             # so `up` returns a lab that works; it also learns the indexes.
             self.nl.get_links([(i, a["ns"], a["name"]) for i, a in part])
 
-    def link_set(self, ns: str | None, name: str, up: bool) -> None:
-        """`ip link set NAME up|down` (a live change); asking for the link after applies the carrier change now."""
+    def link_set(self, ns: str | None, name: str, up: bool, peer_ns: str | None = None,
+                 peer_name: str | None = None) -> None:
+        """`ip link set NAME up|down` (a live change). Asking for the link, and for its peer,
+        after applies both carrier changes now: until the linkwatch worker gets to the peer
+        (up to a second later) the peer's queue drops what is sent."""
         _one(lambda: self.nl.run([(0, ns, rtnl.set_link(name, up=up))]))
-        _one(lambda: self.nl.get_links([(0, ns, name)]))
+        ends = [(0, ns, name)] + ([(1, peer_ns, peer_name)] if peer_name else [])
+        _one(lambda: self.nl.get_links(ends))
 
     def link_delete(self, ns: str | None, name: str, **_: object) -> None:
         _one(lambda: self._many_link_delete([{"ns": ns, "name": name}]))
