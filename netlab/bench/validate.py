@@ -7,6 +7,7 @@ with the spread (min–max), all in the same run.
 
 from __future__ import annotations
 
+import ipaddress
 import statistics
 import tempfile
 import time
@@ -16,34 +17,33 @@ from pathlib import Path
 import typer
 
 from netlab import loader, plan, source, ui, yamlread
+from netlab.builder import Topology
 from netlab.errors import TopologyError
 
 SHAPES = ("star", "chain")
 
 
 def star(hosts: int) -> str:
-    """Hosts on bridges of at most 1,000 members (a bridge holds 1,023), short forms, automatic addresses."""
-    lines = ["name: bench-validate", "pools: {lan: {ipv4: 198.18.0.0/15, prefix: 22}}", "nodes:"]
-    groups = [range(start, min(start + 1000, hosts)) for start in range(0, hosts, 1000)]
-    lines += [f"  sw{g}: {{}}" for g in range(len(groups))] + [f"  h{i}: {{}}" for i in range(hosts)]
-    lines.append("bridges:")
-    for g, members in enumerate(groups):
-        lines += [f"  br{g}:", f"    node: sw{g}", f"    members: [{', '.join(f'h{i}' for i in members)}]"]
-    return "\n".join(lines) + "\n"
+    """Hosts on bridges of at most 1,000 members (a bridge holds 1,023), automatic addresses."""
+    topo = Topology("bench-validate").pool("lan", ipv4="198.18.0.0/15", prefix=22)
+    for start in range(0, hosts, 1000):
+        members = [f"h{i}" for i in range(start, min(start + 1000, hosts))]
+        for member in members:
+            topo.node(member)
+        topo.node(f"sw{start // 1000}").bridge(f"br{start // 1000}", node=f"sw{start // 1000}", members=members)
+    return topo.to_yaml()
 
 
 def chain(nodes: int) -> str:
     """Nodes in a line, every link in long form with explicit interfaces, addresses and MTU."""
-    lines = ["name: bench-validate", "nodes:"] + [f"  n{i}: {{}}" for i in range(nodes)] + ["links:"]
+    topo = Topology("bench-validate")
+    for i in range(nodes):
+        topo.node(f"n{i}")
     for i in range(nodes - 1):
-        base = f"198.{18 + i // 16384}.{i // 64 % 256}.{i % 64 * 4}"
-        head = base.rsplit(".", 1)[0]
-        last = int(base.rsplit(".", 1)[1])
-        lines += ["  - endpoints:",
-                  f"      - {{node: n{i}, interface: r{i}, address: {head}.{last + 1}/30}}",
-                  f"      - {{node: n{i + 1}, interface: l{i}, address: {head}.{last + 2}/30}}",
-                  "    mtu: 1400"]
-    return "\n".join(lines) + "\n"
+        net = ipaddress.ip_address("198.18.0.0") + 4 * i
+        topo.link({"node": f"n{i}", "interface": f"r{i}", "address": f"{net + 1}/30"},
+                  {"node": f"n{i + 1}", "interface": f"l{i}", "address": f"{net + 2}/30"}, mtu=1400)
+    return topo.to_yaml()
 
 
 def hostile() -> dict[str, str]:
