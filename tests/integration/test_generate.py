@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import netlab
 from netlab import deploy, generate, loader, state
 from netlab.traffic import reach
 
@@ -113,3 +114,12 @@ def test_up_reads_a_pipe_and_standard_input(lab_name):
         assert state.exists(lab_name)
         assert reach.unreachable(lab_name, [("h1", "198.18.0.4"), ("h4", "198.18.0.1")]) == []
         deploy.down(lab_name)
+
+
+def test_a_generated_topology_is_a_python_api_topology(lab_name):
+    topo = netlab.from_dict(generate.linear(routers=2, hosts_per_router=1), name=lab_name)
+    topo.node("extra")  # a generated topology is changed further like any other
+    topo.link("extra:eth0", "r1:eth9")
+    with netlab.up(topo) as lab:
+        assert lab.exec("h1-1", ["ping", "-c1", "-W2", lab.addr("h2-1")]).ok
+        assert "extra" in lab.nodes
