@@ -30,7 +30,8 @@ def star(hosts: int) -> str:
         members = [f"h{i}" for i in range(start, min(start + 1000, hosts))]
         for member in members:
             topo.node(member)
-        topo.node(f"sw{start // 1000}").bridge(f"br{start // 1000}", node=f"sw{start // 1000}", members=members)
+        group = start // 1000
+        topo.node(f"sw{group}").bridge(f"br{group}", node=f"sw{group}", members=members)
     return topo.to_yaml()
 
 
