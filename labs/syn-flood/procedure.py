@@ -10,6 +10,7 @@ the attacker sends bursts of new source ports until the connect is done."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import socket
 import time
@@ -57,6 +58,16 @@ def _keep_full(dst: str, dport: int, burst: int, seconds: float) -> int:
     return sent
 
 
+@contextlib.contextmanager
+def _flooding(lab, p: dict, addr: tuple[str, int]):
+    """The attacker keeping the half-open queue full while the block runs."""
+    keeper = lab.spawn("attacker", _keep_full, addr[0], addr[1], min(2 * int(p["backlog"]), DISTINCT), KEEP_S)
+    try:
+        yield
+    finally:
+        keeper.stop()
+
+
 def _full_again(lab, backlog: int) -> int:
     """SYN-RECV requests once the queue holds ``backlog`` again (or FULL_WITHIN_S passed).
 
@@ -79,28 +90,21 @@ def flood_then_connect(lab, p: dict, addr: tuple[str, int]) -> None:
         lab.figure("flood_pps", sent["pps"], "SYN/s", "prebuilt bytes on one raw socket")
         lab.figure("syn_recv", sent["syn_recv"], "requests", "SYN-RECV sockets in ss")
         lab.step("legitimate connect(), tcp_syncookies = 0, the flood kept on (its retries outlast the first flood's requests)")
-        keeper = lab.spawn("attacker", _keep_full, addr[0], addr[1], min(2 * int(p["backlog"]), DISTINCT), KEEP_S)
-        try:
+        with _flooding(lab, p, addr):
             took, code = lab.timed_connect("client", addr, 30)
-        finally:
-            keeper.stop()
     lab.figure("legit_connect_s_nocookies", round(took, 3), "s")
     lab.figure("legit_errno_nocookies", code, "", errno.errorcode.get(code, "connected"))
     lab.figure("reqq_full_drop", moved.get("TcpExtTCPReqQFullDrop", 0), "SYNs", "TcpExtTCPReqQFullDrop delta")
     lab.figure("listen_drops", moved.get("TcpExtListenDrops", 0), "SYNs", "TcpExtListenDrops delta")
     lab.step("flood on while the cookie step runs: the waiting connect() let the kernel expire "
              "the first flood's requests")
-    burst = min(2 * int(p["backlog"]), DISTINCT)
-    keeper = lab.spawn("attacker", _keep_full, addr[0], addr[1], burst, KEEP_S)
-    try:
+    with _flooding(lab, p, addr):
         lab.figure("syn_recv_before_cookies", _full_again(lab, int(p["backlog"])), "requests",
                    "SYN-RECV sockets in ss when the cookie step starts")
         lab.step("legitimate connect(), tcp_syncookies = 1")
         lab.sysctl("server", "net.ipv4.tcp_syncookies", 1)
         with lab.counting("server") as moved:
             took, code = lab.timed_connect("client", addr, 30)
-    finally:
-        keeper.stop()
     lab.figure("legit_connect_s_cookies", round(took, 3) if code == 0 else float("inf"), "s",
                errno.errorcode.get(code, "connected"))
     lab.figure("reqq_full_do_cookies", moved.get("TcpExtTCPReqQFullDoCookies", 0), "SYNs")
