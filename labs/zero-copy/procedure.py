@@ -13,8 +13,8 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
+from netlab.backend import procfs
 from netlab.labs import cbuild
 
 METHODS = ("read_write", "mmap_write", "sendfile", "splice", "msg_zerocopy")
@@ -87,16 +87,6 @@ def python_serve(fd: int, port: int, chunk: int, cpu: int) -> dict:
     return {"bytes": sent, "cpu_ns": took}
 
 
-def ksoftirqd_ns(cpu: int) -> int:
-    """CPU time the CPU's ksoftirqd has run, in ns: softirq work the kernel deferred there
-    (under load it does) is charged to neither end of the transfer."""
-    for comm in Path("/proc").glob("[0-9]*/comm"):
-        with contextlib.suppress(OSError):
-            if comm.read_text().strip() == f"ksoftirqd/{cpu}":
-                return int((comm.parent / "schedstat").read_text().split()[0])
-    return 0
-
-
 def per_gib(value: float, nbytes: int) -> float:
     return value * GIB / nbytes
 
@@ -113,9 +103,9 @@ def measure(lab, exe: str, fd: int, cpus: tuple[int, int]) -> dict[str, dict[str
     for _ in range(int(lab.params["rounds"])):
         for method in METHODS + ("msg_zerocopy_lo",):
             where = ("server", "127.0.0.1") if method == "msg_zerocopy_lo" else client
-            deferred = ksoftirqd_ns(cpus[0])
+            deferred = procfs.ksoftirqd_ns({cpus[0]})
             srv, cli = serve_once(lab, exe, fd, method.removesuffix("_lo"), where, cpus)
-            deferred = ksoftirqd_ns(cpus[0]) - deferred
+            deferred = procfs.ksoftirqd_ns({cpus[0]}) - deferred
             s = samples[method]
             for key, value in (("cpu_ms", per_gib(srv["cpu_ns"] / 1e6, srv["bytes"])),
                                ("client_cpu_ms", per_gib(cli["cpu_ns"] / 1e6, cli["bytes"])),

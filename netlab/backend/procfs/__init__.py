@@ -22,5 +22,5 @@ from netlab.backend.procfs.parse import (  # noqa: F401
     parse_slabinfo, parse_snmp, parse_sockstat, parse_softirqs, parse_softirqs_per_cpu, parse_softnet, parse_ss_states,
     parse_stat)
 from netlab.backend.procfs.process import (  # noqa: F401
-    CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capabilities, cpu_seconds, listening, named, process_cpu, pss, run_ns,
+    CAP_SYS_ADMIN, CAP_SYS_RESOURCE, capabilities, cpu_seconds, ksoftirqd_ns, listening, named, process_cpu, pss, run_ns,
     sockstat_of, start_ticks, threads, ticks)

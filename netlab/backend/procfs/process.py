@@ -4,6 +4,7 @@ and the sockstat and TCP listeners of the namespace it is in."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 
 from netlab.backend.procfs.files import text
 from netlab.backend.procfs.parse import parse_sockstat
@@ -61,6 +62,21 @@ def named(prefix: str) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def ksoftirqd_ns(cpus: Iterable[int] | None = None) -> int:
+    """Time the ksoftirqd threads of ``cpus`` (all CPUs if None) have run, in ns: softirq
+    work the kernel deferred to them is charged to no process that raised it."""
+    want = None if cpus is None else {f"ksoftirqd/{cpu}" for cpu in cpus}
+    return sum(run_ns(pid) for pid in named("ksoftirqd/")
+               if want is None or _comm(pid) in want)
+
+
+def _comm(pid: int) -> str:
+    try:
+        return text(f"/proc/{pid}/comm").strip()
+    except OSError:
+        return ""
 
 
 def threads(pid: int) -> list[tuple[int, int, int]]:
