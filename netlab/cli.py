@@ -9,12 +9,13 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
-from netlab import (deploy, loader, plan as planning, remote, schema, share as sharing, signals, source, state,
-                    status as lab_status, ui)
+# Only what reading a topology needs is imported here; each command imports the rest
+# (the kernel and docker backends, pyroute2, the planner, Rich's tables) when it runs:
+# they took ~0.3 s of every `netlab validate`, and a bad file given to `up` is refused
+# before any of them loads.
+from netlab import loader, share as sharing, signals, source, ui
 from netlab.errors import UsageError
-from netlab.node import run as run_in_node
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
@@ -43,6 +44,8 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed. A lab spread over
     hosts: each host's share (--host: that one only)."""
+    from netlab import plan as planning
+
     topo = loader.load(topology)
     hosts = [host] if host else sharing.spread(topo)
     shares = [(h, planning.build(sharing.share(topo, h))) for h in hosts] if len(hosts) > 1 or host else \
@@ -63,6 +66,8 @@ def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = 
 def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing (--host: only that host's share).
     A lab spread over hosts with `ssh:` builds every host's share, over ssh."""
+    from netlab import deploy, plan as planning
+
     text, name = source.read(topology)
     topo = loader.load_text(text, name)
     if host:
@@ -83,6 +88,8 @@ def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JS
 
 
 def _up_spread(topo, text: str, as_json: bool) -> None:
+    from netlab import plan as planning, remote
+
     here, _ = remote.remotes(topo)
     steps = len(planning.build(sharing.share(topo, here)).steps) if here else 0
     with ui.progress(f"up {topo.name} on hosts {', '.join(sharing.spread(topo))}", steps) as advance, \
@@ -99,6 +106,8 @@ def _up_spread(topo, text: str, as_json: bool) -> None:
 def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Option(False, "--all",
          help="Take down every lab, and remove leftovers carrying netlab's mark."), as_json: bool = JSON) -> None:
     """Remove exactly what `up` made, from the lab name alone."""
+    from netlab import deploy, remote, state
+
     if (lab is None) == (not all_labs):
         raise UsageError("give a lab name or --all")
     freeing = None
@@ -131,6 +140,10 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
 @app.command("list")
 def list_labs(as_json: bool = JSON) -> None:
     """Labs that are up (and namespaces netlab left without a record)."""
+    from rich.table import Table
+
+    from netlab import deploy, remote
+
     labs = deploy.listing()
     hosts = {lab.name: remote.listed(lab.name) for lab in labs}
     if as_json:
@@ -147,6 +160,8 @@ def list_labs(as_json: bool = JSON) -> None:
 @app.command()
 def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
     """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
+    from netlab import remote, status as lab_status
+
     views = [lab_status.lab_status(lab)] if lab else lab_status.every_lab()
     far = {view["lab"]: remote.statuses(view["lab"]) for view in views}
     if as_json:
@@ -160,6 +175,8 @@ def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> N
 
 
 def _print_status(view: dict) -> None:
+    from rich.table import Table
+
     if view.get("error"):
         ui.err.print(f"[yellow]lab {view['lab']}:[/] {view['error']}", highlight=False)
         return
@@ -191,6 +208,9 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
+    from netlab import remote
+    from netlab.node import run as run_in_node
+
     far = remote.host_of(lab, node)
     if far is not None:  # a node of a spread lab on another host: its netlab runs it
         raise typer.Exit(subprocess.run(far.argv("exec", lab, node, *(["--json"] if as_json else []), "--",
@@ -205,7 +225,9 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
 @app.command()
 def features(as_json: bool = JSON) -> None:
     """What this kernel can do (link kinds, qdiscs, nftables), probed in a throw-away namespace."""
-    from netlab.backend import features as probe  # late: probing needs root, `--help` does not
+    from rich.table import Table
+
+    from netlab.backend import features as probe
 
     found = probe.probe()
     if as_json:
@@ -220,6 +242,8 @@ def features(as_json: bool = JSON) -> None:
 @app.command("schema")
 def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> None:
     """Print the topology file's JSON Schema (for yaml-language-server)."""
+    from netlab import schema
+
     text = json.dumps(schema.topology_schema(), indent=2)
     if output:
         output.write_text(text + "\n")

@@ -8,7 +8,7 @@ from typing import Optional
 
 import typer
 
-from netlab import graph, state, ui
+from netlab import ui
 from netlab.errors import NetlabError, UsageError
 
 
@@ -24,6 +24,8 @@ def register(app: typer.Typer, load) -> None:
                                                 "rest are counted (0: draw all).")) -> None:
         """Nodes, bridges and links with interface names and addresses; NAT and forwarding marked.
         A running lab is drawn as the kernel reports it: a link that is down shows."""
+        from netlab import graph, state  # the planner and the lab records: when a picture is asked for
+
         if fmt not in graph.FORMATS:
             raise UsageError(f"--format {fmt!r}: one of {', '.join(graph.FORMATS)}")
         if what != "-" and not Path(what).exists() and state.exists(what):
