@@ -2,24 +2,77 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Optional
 
 import typer
+from typer.core import TyperGroup
 
 # Only what reading a topology needs is imported here; each command imports the rest
 # (the kernel and docker backends, pyroute2, the planner, Rich's tables) when it runs:
 # they took ~0.3 s of every `netlab validate`, and a bad file given to `up` is refused
 # before any of them loads.
-from netlab import loader, share as sharing, signals, source, ui
+from netlab import cli_bench, loader, share as sharing, signals, source, ui
 from netlab.errors import UsageError
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# Sub-commands that live in their own modules: name → the module whose register(app)
+# adds it. A module is imported the first time one of its commands is asked for (to
+# run, or to be listed by --help): importing them all took ~60 ms of every command.
+PLUGINS = {"link": "netlab.cli_live", "impair": "netlab.cli_live", "generate": "netlab.generate.cli",
+           "graph": "netlab.graph.cli", "lab": "netlab.labs.cli", "traffic": "netlab.traffic.cli"}
+
+
+class _Commands(MutableMapping):
+    """A group's sub-commands: its own, then the plug-ins', each module registered (its
+    errors reported as every command's are: ui.report_errors) when first asked for."""
+
+    def __init__(self, own: MutableMapping, plugins: dict[str, str]):
+        self._built = dict(own)
+        self._plugins = {name: module for name, module in plugins.items() if name not in own}
+        self._names = list(own) + list(self._plugins)
+
+    def __getitem__(self, name: str):
+        if name not in self._built and name in self._plugins:
+            staging = typer.Typer()
+            importlib.import_module(self._plugins[name]).register(staging)
+            ui.report_errors(staging)
+            self._built.update(typer.main.get_group(staging).commands)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _group_with(plugins: dict[str, str]) -> type[TyperGroup]:
+    class Group(TyperGroup):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.commands = _Commands(self.commands, plugins)
+
+    return Group
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_group_with(PLUGINS),
                   help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures and ratios.")
+bench_app = typer.Typer(no_args_is_help=True, cls=_group_with(cli_bench.PLUGINS),
+                        help="Benchmarks that print figures and ratios.")
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
@@ -251,24 +304,7 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
         sys.stdout.write(text + "\n")
 
 
-def _register_plugins() -> None:
-    """Sub-commands that live in their own modules (bench, link and impair, lab, traffic, generate, graph)."""
-    from netlab import cli_bench, cli_live
-    from netlab.generate import cli as generate_cli
-    from netlab.graph import cli as graph_cli
-    from netlab.labs import cli as labs_cli
-    from netlab.traffic import cli as traffic_cli
-
-    cli_bench.register(bench_app)
-    cli_live.register(app)
-    generate_cli.register(app)
-    graph_cli.register(app, loader.load)
-    labs_cli.register(app, bench_app)
-    traffic_cli.register(app, bench_app)
-
-
-_register_plugins()
-ui.report_errors(app)  # every command, plug-ins included: errors reported as messages, never tracebacks
+ui.report_errors(app)  # every command (plug-ins: as they are registered): errors as messages, never tracebacks
 
 
 def main() -> None:

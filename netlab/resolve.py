@@ -298,12 +298,9 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
             for ep in (ep for b in lan for ep in topo.bridges[b].members):
                 gateways.setdefault(ep.node, []).append(Route(to="default", via=addr.ip))
     for name, spec in nodes.items():
-        own = list(spec.routes)
-        families = {_family(r) for r in own if r.to == "default"}
-        for r in gateways.get(name, []):
-            if _family(r) not in families:
-                own.append(r)
-                families.add(_family(r))
+        routes[name] = _with_gateways(spec.routes, gateways.get(name, ()))
+        if not spec.routes:  # most nodes: nothing of their own to check
+            continue
         connected = [a.network for i in result.interfaces(name) for a in i.addresses]
         ifaces = {i.name for i in result.interfaces(name)} | {"lo"}
         defaults: set[int] = set()
@@ -318,8 +315,19 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
                 if _family(r) in defaults:
                     errors.append((where + ("to",), "a second default route for the same address family"))
                 defaults.add(_family(r))
-        routes[name] = tuple(own)
     return routes
+
+
+def _with_gateways(own: tuple[Route, ...], gateways) -> tuple[Route, ...]:
+    """A node's own routes, and a default via its LANs' first gateway of each address
+    family it has no default route for."""
+    out = list(own)
+    families = {_family(r) for r in own if r.to == "default"}
+    for r in gateways:
+        if _family(r) not in families:
+            out.append(r)
+            families.add(_family(r))
+    return tuple(out)
 
 
 def _family(route: Route) -> int:
@@ -330,6 +338,8 @@ def _family(route: Route) -> int:
 
 def _check_nodes(result: Topology, nodes: dict[str, NodeSpec], errors: Errors) -> None:
     for name, spec in nodes.items():
+        if not spec.nat:
+            continue
         ifaces = {i.name for i in result.interfaces(name)}
         for k, rule in enumerate(spec.nat):
             dev = rule.in_ if rule.type == "dnat" else rule.out
@@ -353,6 +363,8 @@ def device_of(key: str) -> str | None:
 def _check_limits(result: Topology, errors: Errors) -> None:
     """What the kernel would refuse part-way through `up` (see netlab.limits)."""
     for name, spec in result.nodes.items():
+        if not spec.sysctls:
+            continue
         ifaces = {i.name for i in result.interfaces(name)}
         for key in spec.sysctls:
             dev = device_of(key)

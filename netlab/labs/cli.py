@@ -113,7 +113,7 @@ def run_cmd(names: Optional[list[str]] = typer.Argument(None, help="Lab names (s
     raise typer.Exit(0 if ok else 1)
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     lab_app = typer.Typer(no_args_is_help=True, help="The book's experiments as labs with checks.")
     lab_app.command("list")(list_cmd)
     lab_app.command("show")(show_cmd)

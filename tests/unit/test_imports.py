@@ -183,3 +183,20 @@ def test_reading_a_topology_loads_no_backend(tmp_path):
     heavy = {"pyroute2", "netlab.backend.kernel", "netlab.backend.docker", "netlab.deploy", "netlab.executor",
              "netlab.labs.runner", "netlab.bench.deploy", "netlab.bench.paths.runner", "rich.table"}
     assert not loaded & heavy, sorted(loaded & heavy)
+    from netlab import cli, cli_bench  # the plug-in commands' modules: imported when one of them runs
+
+    plugins = set(cli.PLUGINS.values()) | set(cli_bench.PLUGINS.values())
+    assert not loaded & plugins, sorted(loaded & plugins)
+
+
+def test_every_plugin_command_registers_from_its_module():
+    from typer.testing import CliRunner
+
+    from netlab import cli, cli_bench
+
+    commands = [[name] for name in cli.PLUGINS] + [["bench", name] for name in cli_bench.PLUGINS]
+    for words in commands:
+        done = CliRunner().invoke(cli.app, [*words, "--help"])
+        assert done.exit_code == 0 and "Usage" in done.output, (words, done.output)
+    listed = CliRunner().invoke(cli.app, ["--help"]).output
+    assert all(name in listed for name in cli.PLUGINS)
