@@ -175,10 +175,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     tunnel_mtu = placing.tunnel_mtu(topo.hosts) if placed else None
     vnis: set[int] = set()
 
-    def tunnel(a: str, b: str, key: str, where: Path) -> Tunnel | None:
+    def tunnel(a: str, b: str, where: Path, *key: str) -> Tunnel | None:
+        """The VXLAN tunnel of a veth whose ends are on two hosts (key: what it joins, in words)."""
         if a not in placed or b not in placed or placed[a] == placed[b]:
-            return None
-        return placing.tunnel(topo.name, key, placed[a], placed[b], topo.hosts, where, vnis, errors)
+            return None  # most labs: one host, and no key to make
+        return placing.tunnel(topo.name, ":".join(key), placed[a], placed[b], topo.hosts, where, vnis, errors)
 
     veths: list[Veth] = []
     for i, link in enumerate(topo.links):
@@ -191,7 +192,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                                   where=w))
         if len(ends) == 2:
             a, b = ends
-            crossing = tunnel(a.node, b.node, f"link:{a.node}:{a.name}:{b.node}:{b.name}", ("links", i))
+            crossing = tunnel(a.node, b.node, ("links", i), "link", a.node, a.name, b.node, b.name)
             if crossing:
                 a, b = (dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in ends)
             veths.append(Veth(a, b, crossing))
@@ -213,10 +214,9 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                            mtu=mtu, where=w, **shaping)
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
                          mtu=mtu, master=bname, where=w, **shaping)
-            veths.append(Veth(member, port, tunnel(ep.node, br.node, f"bridge:{bname}:{ep.node}:{ifnames[w]}",
-                                                    w)))
+            veths.append(Veth(member, port, tunnel(ep.node, br.node, w, "bridge", bname, ep.node, ifnames[w])))
     for v in _trunk_veths(topo, nodes):
-        crossing = tunnel(v.a.node, v.b.node, f"trunk:{v.a.master}:{v.b.master}", v.a.where)
+        crossing = tunnel(v.a.node, v.b.node, v.a.where, "trunk", v.a.master, v.b.master)
         if crossing:
             v = Veth(*(dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in (v.a, v.b)), crossing)
         veths.append(v)
