@@ -2,23 +2,77 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
+from typer.core import TyperGroup
 
-from netlab import (deploy, loader, plan as planning, remote, schema, share as sharing, signals, source, state,
-                    status as lab_status, ui)
+# Only what reading a topology needs is imported here; each command imports the rest
+# (the kernel and docker backends, pyroute2, the planner, Rich's tables) when it runs:
+# they took ~0.3 s of every `netlab validate`, and a bad file given to `up` is refused
+# before any of them loads.
+from netlab import cli_bench, loader, share as sharing, signals, source, ui
 from netlab.errors import UsageError
-from netlab.node import run as run_in_node
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
+# Sub-commands that live in their own modules: name → the module whose register(app)
+# adds it. A module is imported the first time one of its commands is asked for (to
+# run, or to be listed by --help): importing them all took ~60 ms of every command.
+PLUGINS = {"link": "netlab.cli_live", "impair": "netlab.cli_live", "generate": "netlab.generate.cli",
+           "graph": "netlab.graph.cli", "lab": "netlab.labs.cli", "traffic": "netlab.traffic.cli"}
+
+
+class _Commands(MutableMapping):
+    """A group's sub-commands: its own, then the plug-ins', each module registered (its
+    errors reported as every command's are: ui.report_errors) when first asked for."""
+
+    def __init__(self, own: MutableMapping, plugins: dict[str, str]):
+        self._built = dict(own)
+        self._plugins = {name: module for name, module in plugins.items() if name not in own}
+        self._names = list(own) + list(self._plugins)
+
+    def __getitem__(self, name: str):
+        if name not in self._built and name in self._plugins:
+            staging = typer.Typer()
+            importlib.import_module(self._plugins[name]).register(staging)
+            ui.report_errors(staging)
+            self._built.update(typer.main.get_group(staging).commands)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+def _group_with(plugins: dict[str, str]) -> type[TyperGroup]:
+    class Group(TyperGroup):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.commands = _Commands(self.commands, plugins)
+
+    return Group
+
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, cls=_group_with(PLUGINS),
                   help="Container-network labs on the real Linux kernel: build, inspect, measure, tear down.")
-bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures and ratios.")
+bench_app = typer.Typer(no_args_is_help=True, cls=_group_with(cli_bench.PLUGINS),
+                        help="Benchmarks that print figures and ratios.")
 app.add_typer(bench_app, name="bench")
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
@@ -43,6 +97,8 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
 def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
     """Print the ordered steps `up` would take; nothing is changed. A lab spread over
     hosts: each host's share (--host: that one only)."""
+    from netlab import plan as planning
+
     topo = loader.load(topology)
     hosts = [host] if host else sharing.spread(topo)
     shares = [(h, planning.build(sharing.share(topo, h))) for h in hosts] if len(hosts) > 1 or host else \
@@ -63,6 +119,8 @@ def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = 
 def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
     """Build a lab from a topology file, all or nothing (--host: only that host's share).
     A lab spread over hosts with `ssh:` builds every host's share, over ssh."""
+    from netlab import deploy, plan as planning
+
     text, name = source.read(topology)
     topo = loader.load_text(text, name)
     if host:
@@ -83,6 +141,8 @@ def up(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JS
 
 
 def _up_spread(topo, text: str, as_json: bool) -> None:
+    from netlab import plan as planning, remote
+
     here, _ = remote.remotes(topo)
     steps = len(planning.build(sharing.share(topo, here)).steps) if here else 0
     with ui.progress(f"up {topo.name} on hosts {', '.join(sharing.spread(topo))}", steps) as advance, \
@@ -99,6 +159,8 @@ def _up_spread(topo, text: str, as_json: bool) -> None:
 def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Option(False, "--all",
          help="Take down every lab, and remove leftovers carrying netlab's mark."), as_json: bool = JSON) -> None:
     """Remove exactly what `up` made, from the lab name alone."""
+    from netlab import deploy, remote, state
+
     if (lab is None) == (not all_labs):
         raise UsageError("give a lab name or --all")
     freeing = None
@@ -131,6 +193,10 @@ def down(lab: Optional[str] = typer.Argument(None), all_labs: bool = typer.Optio
 @app.command("list")
 def list_labs(as_json: bool = JSON) -> None:
     """Labs that are up (and namespaces netlab left without a record)."""
+    from rich.table import Table
+
+    from netlab import deploy, remote
+
     labs = deploy.listing()
     hosts = {lab.name: remote.listed(lab.name) for lab in labs}
     if as_json:
@@ -147,6 +213,8 @@ def list_labs(as_json: bool = JSON) -> None:
 @app.command()
 def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> None:
     """Nodes, interfaces, addresses, routes and NAT rules as the kernel reports them."""
+    from netlab import remote, status as lab_status
+
     views = [lab_status.lab_status(lab)] if lab else lab_status.every_lab()
     far = {view["lab"]: remote.statuses(view["lab"]) for view in views}
     if as_json:
@@ -160,6 +228,8 @@ def status(lab: Optional[str] = typer.Argument(None), as_json: bool = JSON) -> N
 
 
 def _print_status(view: dict) -> None:
+    from rich.table import Table
+
     if view.get("error"):
         ui.err.print(f"[yellow]lab {view['lab']}:[/] {view['error']}", highlight=False)
         return
@@ -191,6 +261,9 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
           as_json: bool = typer.Option(False, "--json", help="Capture the output; print {returncode, stdout, stderr}.")
           ) -> None:
     """Run a command in a node: netlab exec LAB NODE -- ping -c1 198.18.0.2"""
+    from netlab import remote
+    from netlab.node import run as run_in_node
+
     far = remote.host_of(lab, node)
     if far is not None:  # a node of a spread lab on another host: its netlab runs it
         raise typer.Exit(subprocess.run(far.argv("exec", lab, node, *(["--json"] if as_json else []), "--",
@@ -205,7 +278,9 @@ def exec_(lab: str, node: str, command: list[str] = typer.Argument(..., help="Co
 @app.command()
 def features(as_json: bool = JSON) -> None:
     """What this kernel can do (link kinds, qdiscs, nftables), probed in a throw-away namespace."""
-    from netlab.backend import features as probe  # late: probing needs root, `--help` does not
+    from rich.table import Table
+
+    from netlab.backend import features as probe
 
     found = probe.probe()
     if as_json:
@@ -220,6 +295,8 @@ def features(as_json: bool = JSON) -> None:
 @app.command("schema")
 def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> None:
     """Print the topology file's JSON Schema (for yaml-language-server)."""
+    from netlab import schema
+
     text = json.dumps(schema.topology_schema(), indent=2)
     if output:
         output.write_text(text + "\n")
@@ -227,24 +304,7 @@ def schema_(output: Optional[Path] = typer.Option(None, "-o", "--output")) -> No
         sys.stdout.write(text + "\n")
 
 
-def _register_plugins() -> None:
-    """Sub-commands that live in their own modules (bench, link and impair, lab, traffic, generate, graph)."""
-    from netlab import cli_bench, cli_live
-    from netlab.generate import cli as generate_cli
-    from netlab.graph import cli as graph_cli
-    from netlab.labs import cli as labs_cli
-    from netlab.traffic import cli as traffic_cli
-
-    cli_bench.register(bench_app)
-    cli_live.register(app)
-    generate_cli.register(app)
-    graph_cli.register(app, loader.load)
-    labs_cli.register(app, bench_app)
-    traffic_cli.register(app, bench_app)
-
-
-_register_plugins()
-ui.report_errors(app)  # every command, plug-ins included: errors reported as messages, never tracebacks
+ui.report_errors(app)  # every command (plug-ins: as they are registered): errors as messages, never tracebacks
 
 
 def main() -> None:

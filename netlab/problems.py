@@ -47,7 +47,8 @@ _EXPECTED = {
 
 class Locator:
     """Maps a field path to the line and column where it is written (positions from
-    ``yamlread``; none for data that came from Python, whose problems name no line)."""
+    ``yamlread``, kept as libyaml's marks; none for data that came from Python, whose
+    problems name no line)."""
 
     def __init__(self, source: str, positions: Any = None):
         self.source = source
@@ -57,15 +58,15 @@ class Locator:
         if self.root is None:
             return 0, 0
         node = self.root
-        line, col = node[0], node[1]
+        mark = node[0] if type(node) is tuple else node
         for part in path:
             found = _child(node, part)
             if found is None and isinstance(part, str) and part in _SPELLED:
                 found = _child(node, _SPELLED[part])
             if found is None:
                 continue  # a field the short form does not spell out: stay where we are
-            (line, col), node = found
-        return line, col
+            mark, node = found
+        return mark.line + 1, mark.column + 1
 
     def has(self, path: Path) -> bool:
         """Whether the file spells out every part of ``path``."""
@@ -82,16 +83,17 @@ class Locator:
         return Problem(self.source, line, col, dotted(path) or "(file)", message)
 
 
-def _child(node: Any, part: Any) -> tuple[tuple[int, int], Any] | None:
-    if len(node) != 3:
+def _child(node: Any, part: Any) -> tuple[Any, Any] | None:
+    """(the mark where ``part`` of a container is written, its position), or None.
+    A position is a scalar's mark, or a container's (mark, children): see yamlread."""
+    if type(node) is not tuple:
         return None
-    children = node[2]
+    children = node[1]
     if isinstance(children, dict):
-        entry = children.get(part) if isinstance(part, str) else None
-        return ((entry[0], entry[1]), entry[2]) if entry else None
+        return children.get(part) if isinstance(part, str) else None
     if isinstance(part, int) and 0 <= part < len(children):
         item = children[part]
-        return (item[0], item[1]), item
+        return (item[0] if type(item) is tuple else item), item
     return None
 
 

@@ -175,10 +175,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     tunnel_mtu = placing.tunnel_mtu(topo.hosts) if placed else None
     vnis: set[int] = set()
 
-    def tunnel(a: str, b: str, key: str, where: Path) -> Tunnel | None:
+    def tunnel(a: str, b: str, where: Path, *key: str) -> Tunnel | None:
+        """The VXLAN tunnel of a veth whose ends are on two hosts (key: what it joins, in words)."""
         if a not in placed or b not in placed or placed[a] == placed[b]:
-            return None
-        return placing.tunnel(topo.name, key, placed[a], placed[b], topo.hosts, where, vnis, errors)
+            return None  # most labs: one host, and no key to make
+        return placing.tunnel(topo.name, ":".join(key), placed[a], placed[b], topo.hosts, where, vnis, errors)
 
     veths: list[Veth] = []
     for i, link in enumerate(topo.links):
@@ -191,7 +192,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                                   where=w))
         if len(ends) == 2:
             a, b = ends
-            crossing = tunnel(a.node, b.node, f"link:{a.node}:{a.name}:{b.node}:{b.name}", ("links", i))
+            crossing = tunnel(a.node, b.node, ("links", i), "link", a.node, a.name, b.node, b.name)
             if crossing:
                 a, b = (dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in ends)
             veths.append(Veth(a, b, crossing))
@@ -213,10 +214,9 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                            mtu=mtu, where=w, **shaping)
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
                          mtu=mtu, master=bname, where=w, **shaping)
-            veths.append(Veth(member, port, tunnel(ep.node, br.node, f"bridge:{bname}:{ep.node}:{ifnames[w]}",
-                                                    w)))
+            veths.append(Veth(member, port, tunnel(ep.node, br.node, w, "bridge", bname, ep.node, ifnames[w])))
     for v in _trunk_veths(topo, nodes):
-        crossing = tunnel(v.a.node, v.b.node, f"trunk:{v.a.master}:{v.b.master}", v.a.where)
+        crossing = tunnel(v.a.node, v.b.node, v.a.where, "trunk", v.a.master, v.b.master)
         if crossing:
             v = Veth(*(dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in (v.a, v.b)), crossing)
         veths.append(v)
@@ -298,12 +298,9 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
             for ep in (ep for b in lan for ep in topo.bridges[b].members):
                 gateways.setdefault(ep.node, []).append(Route(to="default", via=addr.ip))
     for name, spec in nodes.items():
-        own = list(spec.routes)
-        families = {_family(r) for r in own if r.to == "default"}
-        for r in gateways.get(name, []):
-            if _family(r) not in families:
-                own.append(r)
-                families.add(_family(r))
+        routes[name] = _with_gateways(spec.routes, gateways.get(name, ()))
+        if not spec.routes:  # most nodes: nothing of their own to check
+            continue
         connected = [a.network for i in result.interfaces(name) for a in i.addresses]
         ifaces = {i.name for i in result.interfaces(name)} | {"lo"}
         defaults: set[int] = set()
@@ -318,8 +315,19 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
                 if _family(r) in defaults:
                     errors.append((where + ("to",), "a second default route for the same address family"))
                 defaults.add(_family(r))
-        routes[name] = tuple(own)
     return routes
+
+
+def _with_gateways(own: tuple[Route, ...], gateways) -> tuple[Route, ...]:
+    """A node's own routes, and a default via its LANs' first gateway of each address
+    family it has no default route for."""
+    out = list(own)
+    families = {_family(r) for r in own if r.to == "default"}
+    for r in gateways:
+        if _family(r) not in families:
+            out.append(r)
+            families.add(_family(r))
+    return tuple(out)
 
 
 def _family(route: Route) -> int:
@@ -330,6 +338,8 @@ def _family(route: Route) -> int:
 
 def _check_nodes(result: Topology, nodes: dict[str, NodeSpec], errors: Errors) -> None:
     for name, spec in nodes.items():
+        if not spec.nat:
+            continue
         ifaces = {i.name for i in result.interfaces(name)}
         for k, rule in enumerate(spec.nat):
             dev = rule.in_ if rule.type == "dnat" else rule.out
@@ -353,6 +363,8 @@ def device_of(key: str) -> str | None:
 def _check_limits(result: Topology, errors: Errors) -> None:
     """What the kernel would refuse part-way through `up` (see netlab.limits)."""
     for name, spec in result.nodes.items():
+        if not spec.sysctls:
+            continue
         ifaces = {i.name for i in result.interfaces(name)}
         for key in spec.sysctls:
             dev = device_of(key)

@@ -13,7 +13,6 @@ from typing import Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from netlab.errors import NetlabError
 
@@ -27,6 +26,9 @@ def progress(label: str, total: int, enabled: bool = True) -> Iterator[Callable[
     if not enabled or not sys.stderr.isatty() or total <= 0:
         yield lambda n: None
         return
+    # here, not at the top: Rich's progress (and its tables) cost a command that draws no bar ~10 ms
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task(label, total=total)

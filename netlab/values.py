@@ -12,7 +12,7 @@ import re
 import socket
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BeforeValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
 
 from netlab import limits, names
 
@@ -109,11 +109,12 @@ def _route_target(value: Any) -> Any:
 
 
 # json_schema_input_type: editors see what a user may write, not what it becomes.
-IfAddress = Annotated[Interface, BeforeValidator(_interface, json_schema_input_type=str)]
 IpNetwork = Annotated[Network, BeforeValidator(_network, json_schema_input_type=str)]
 IpAddress = Annotated[Address, BeforeValidator(_address, json_schema_input_type=str)]
-Addresses = Annotated[Union[tuple[IfAddress, ...], None],
-                      BeforeValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
+# PlainValidator: _addresses makes each interface itself; pydantic checking the tuple it
+# made again, item by item, was ~10% of validating 20,000 links
+Addresses = Annotated[Union[tuple[Interface, ...], None],
+                      PlainValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
 Int = Annotated[int, BeforeValidator(_whole, json_schema_input_type=int)]
 Mtu = Annotated[Int, Field(ge=limits.MTU_MIN, le=limits.MTU_MAX,
                            description=f"bytes, {limits.MTU_MIN}..{limits.MTU_MAX} (veth and bridge)")]

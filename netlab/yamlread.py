@@ -20,7 +20,6 @@ import contextlib
 import gc
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -31,9 +30,12 @@ MAX_DEPTH = 64  # a topology nests ~8 deep (nodes.h1.nat[0].to)
 MAX_VALUES = 2_000_000  # after aliases are expanded: about what 8 MiB of flow-style YAML holds
 ALIAS_EXTRA = 100_000  # aliases may add this many values, or 10x the values written if more
 
-# Positions: a scalar is (line, col); a mapping (line, col, {key: (key line, key col, value pos)});
-# a sequence (line, col, [item pos, ...]). Lines and columns count from 1.
-Pos = tuple
+# Positions keep libyaml's own marks (``.line``, ``.column``, counted from 0): a
+# scalar's is its mark; a mapping's (mark, {key: (key mark, value position)}); a
+# sequence's (mark, [item position, ...]). The parser makes a mark for every value
+# anyway: keeping it costs nothing, where a (line, col) tuple a value was ~15% of
+# reading a large file. netlab.problems.Locator reads them.
+Pos = Any
 
 _PARSER = yaml.CBaseLoader if yaml.__with_libyaml__ else yaml.BaseLoader  # pure Python: slow, but works
 _CORE = "tag:yaml.org,2002:"
@@ -54,32 +56,31 @@ class _Stop(Exception):
         self.message = message
 
 
-@dataclass(slots=True)
-class _Frame:
-    """A mapping or sequence being built."""
+class _At:
+    """A mark where libyaml gave none (an empty document: line 1, column 1)."""
 
-    value: Any
-    pos: Pos
-    anchor: str | None
-    expanded_at_start: int
-    is_map: bool
-    key: Any = None  # a mapping's pending key, and where it is written
-    key_pos: tuple | None = None
-    have_key: bool = False
-    merges: list | None = None
+    line = column = 0
 
 
 @contextlib.contextmanager
 def gc_paused() -> Iterator[None]:
     """The cyclic collector off for a while: reading makes a few objects per value and
     no reference cycles, and the collector, run again and again as they pile up, took
-    ~40% of a 2.8 MB file's time."""
+    ~40% of a 2.8 MB file's time.
+
+    When the outermost pause ends, what it made goes straight to the oldest generation
+    (gc.freeze, then gc.unfreeze: two list splices), as a collection would have moved
+    it: else the collector's next run scans it all at once (~10^6 objects for a 3.5 MB
+    file, 0.2–0.4 s) and again a generation up. Garbage cycles young then wait for the
+    next full collection."""
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            gc.freeze()
+            gc.unfreeze()
             gc.enable()
 
 
@@ -87,7 +88,7 @@ def parse(text: str, source: str) -> tuple[Any, Pos]:
     """(data, positions) of one YAML document; TopologyError at the place of any problem."""
     try:
         with gc_paused():
-            return _Builder().build(text)
+            return _build(text)
     except _Stop as stop:
         raise TopologyError([Problem(source, *_at(stop.mark), "(yaml)", stop.message)]) from None
     except yaml.MarkedYAMLError as exc:
@@ -117,152 +118,148 @@ def _byte_position(text: str, offset: int | None) -> tuple[int, int]:
     return data.count(b"\n", 0, offset) + 1, len(data[start:offset].decode("utf-8", "replace")) + 1
 
 
-class _Builder:
-    """Data from events, one loop, no recursion. Scalars, the bulk of any file,
-    take the short path in ``build``; everything else its own method."""
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_MAP_START, _MAP_END = yaml.MappingStartEvent, yaml.MappingEndEvent
+_SEQ_START, _SEQ_END = yaml.SequenceStartEvent, yaml.SequenceEndEvent
 
-    def __init__(self) -> None:
-        self.stack: list[_Frame] = []
-        self.anchors: dict[str, tuple[Any, Pos, int]] = {}  # anchor → (value, pos, expanded size)
-        self.open_anchors: set[str] = set()
-        self.written = 0  # values as written (scalars, containers, aliases)
-        self.expanded = 0  # values once every alias is expanded
-        self.result: Any = None
-        self.result_pos: Pos = (1, 1)
-        self.documents = 0
 
-    def build(self, text: str) -> tuple[Any, Pos]:
-        parser = _PARSER(text)
-        check, get, stack, scalar_event = parser.check_event, parser.get_event, self.stack, yaml.ScalarEvent
-        try:
-            while check():
-                ev = get()
-                if type(ev) is not scalar_event:
-                    self._event(ev)
+def _check_size(mark: Any, written: int, expanded: int) -> None:
+    """Values as written (scalars, containers, aliases) against values once every alias is expanded."""
+    if expanded > MAX_VALUES:
+        raise _Stop(mark, f"more than {MAX_VALUES:,} values (after aliases are expanded)")
+    if expanded - written > max(ALIAS_EXTRA, 10 * written):
+        raise _Stop(mark, f"aliases expand to {expanded:,} values from {written:,} written (an alias bomb?); "
+                          f"netlab allows {ALIAS_EXTRA:,} more, or ten times the values written")
+
+
+def _build(text: str) -> tuple[Any, Pos]:
+    """Data from libyaml's events in one loop, no recursion, every bound checked as the
+    file is read. One function with the container being built in local variables: a
+    method call an event was a third of the time of a large file. Scalars, the bulk of
+    any file, take the first branch; a value made by any branch is placed at the end."""
+    parser = _PARSER(text)
+    get = parser.get_event
+    scalar, plain, map_start, map_end, seq_start, seq_end = _SCALAR, _plain, _MAP_START, _MAP_END, _SEQ_START, _SEQ_END
+    stack: list[tuple] = []  # the enclosing containers, each as the locals below were
+    anchors: dict[str, tuple[Any, Pos, int]] = {}  # anchor → (value, position, expanded size)
+    open_anchors: set[str] = set()
+    written = expanded = 0  # values as written, and once every alias is expanded
+    documents = 0
+    result, result_pos = None, _At()
+    # the container being built: its value, its children's positions, whether a mapping,
+    # its pending key (None: none) and that key's mark, its anchor, the expanded count at
+    # its start, its << merges, its own mark
+    value_of: Any = None
+    kids: Any = None
+    is_map = False
+    key: str | None = None
+    key_mark: Any = None
+    anchor: str | None = None
+    start = 0
+    merges: list | None = None
+    mark: Any = None
+    try:
+        while True:
+            ev = get()
+            kind = type(ev)
+            if kind is scalar:
+                written += 1
+                expanded += 1
+                at = ev.start_mark
+                if is_map and key is None:
+                    key, key_mark = ev.value, at
+                    if ev.anchor is not None:
+                        anchors[ev.anchor] = (_scalar(ev), at, 1)
                     continue
-                self.written += 1
-                self.expanded += 1
-                mark = ev.start_mark
-                pos = (mark.line + 1, mark.column + 1)
-                top = stack[-1] if stack else None
-                if top is not None and top.is_map and not top.have_key:
-                    top.key, top.key_pos, top.have_key = ev.value, pos, True
-                    if ev.anchor:
-                        self.anchors[ev.anchor] = (self._scalar(ev), pos, 1)
+                value = plain(ev.value, at) if ev.tag is None and ev.implicit[0] else _scalar(ev)
+                if ev.anchor is not None:
+                    anchors[ev.anchor] = (value, at, 1)
+                if value_of is not None and not is_map:
+                    value_of.append(value)
+                    kids.append(at)
                     continue
-                value = _plain(ev.value, mark) if ev.tag is None and ev.implicit[0] else self._scalar(ev)
-                if ev.anchor:
-                    self.anchors[ev.anchor] = (value, pos, 1)
-                if top is not None and not top.is_map:
-                    top.value.append(value)
-                    top.pos[2].append(pos)
+                pos = at
+            elif kind is map_start or kind is seq_start:
+                opening = kind is map_start
+                if len(stack) >= MAX_DEPTH:
+                    raise _Stop(ev.start_mark, f"nested more than {MAX_DEPTH} levels deep")
+                if ev.tag is not None:
+                    _check_tag(ev, _CORE + ("map" if opening else "seq"))
+                if is_map and key is None:
+                    raise _Stop(ev.start_mark, "a key is a name, not a " + ("mapping" if opening else "list"))
+                written += 1
+                expanded += 1
+                if expanded - written > ALIAS_EXTRA or expanded > MAX_VALUES:  # else no bound can be passed
+                    _check_size(ev.start_mark, written, expanded)
+                if ev.anchor is not None:
+                    open_anchors.add(ev.anchor)
+                stack.append((value_of, kids, is_map, key, key_mark, anchor, start, merges, mark))
+                value_of, kids = ({}, {}) if opening else ([], [])
+                is_map, key, key_mark, anchor, start, merges, mark = (opening, None, None, ev.anchor,
+                                                                      expanded - 1, None, ev.start_mark)
+                continue
+            elif kind is map_end or kind is seq_end:
+                if expanded - written > ALIAS_EXTRA or expanded > MAX_VALUES:
+                    _check_size(ev.start_mark, written, expanded)
+                value, pos = value_of, (mark, kids)
+                if merges:
+                    _apply_merges(value, kids, merges)
+                if anchor:
+                    open_anchors.discard(anchor)
+                    anchors[anchor] = (value, pos, expanded - start)
+                value_of, kids, is_map, key, key_mark, anchor, start, merges, mark = stack.pop()
+            elif kind is _ALIAS:
+                name = ev.anchor
+                if name in open_anchors:
+                    raise _Stop(ev.start_mark, f"alias *{name} is inside the node it names (a cycle)")
+                if name not in anchors:
+                    raise _Stop(ev.start_mark, f"alias *{name} names no anchor (&{name}) before it")
+                value, pos, size = anchors[name]
+                written += 1
+                expanded += size
+                _check_size(ev.start_mark, written, expanded)
+                if is_map and key is None:
+                    if isinstance(value, (dict, list)):
+                        raise _Stop(ev.start_mark, "a key is a name, not a mapping or list")
+                    key, key_mark = _key_text(value), ev.start_mark
+                    continue
+            elif ev is None:
+                break
+            else:
+                if kind is yaml.DocumentStartEvent:
+                    documents += 1
+                    if documents > 1:
+                        raise _Stop(ev.start_mark, "a second YAML document (---): a topology is one document")
+                continue
+            # place the value made above (a scalar, a finished container, an alias's value)
+            if is_map:
+                if key == "<<" and isinstance(value, (dict, list)):
+                    merges = (merges or []) + [(value, pos, key_mark)]
+                elif key in value_of:
+                    first = kids[key][0]
+                    raise _Stop(key_mark, f"duplicate key {key!r} (first at line {first.line + 1}, column "
+                                          f"{first.column + 1})")
                 else:
-                    self._place(value, pos)
-        finally:
-            parser.dispose()
-        return self.result, self.result_pos
-
-    # -- events other than scalars ----------------------------------------------------
-    def _event(self, ev: Any) -> None:
-        kind = type(ev)
-        if kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
-            self._start(ev, kind is yaml.MappingStartEvent)
-        elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
-            self._end(ev)
-        elif kind is yaml.AliasEvent:
-            self._alias(ev)
-        elif kind is yaml.DocumentStartEvent:
-            self.documents += 1
-            if self.documents > 1:
-                raise _Stop(ev.start_mark, "a second YAML document (---): a topology is one document")
-
-    def _check_size(self, ev: Any) -> None:
-        if self.expanded > MAX_VALUES:
-            raise _Stop(ev.start_mark, f"more than {MAX_VALUES:,} values (after aliases are expanded)")
-        if self.expanded - self.written > max(ALIAS_EXTRA, 10 * self.written):
-            raise _Stop(ev.start_mark, f"aliases expand to {self.expanded:,} values from {self.written:,} written "
-                                       "(an alias bomb?); netlab allows "
-                                       f"{ALIAS_EXTRA:,} more, or ten times the values written")
-
-    def _start(self, ev: Any, is_map: bool) -> None:
-        if len(self.stack) >= MAX_DEPTH:
-            raise _Stop(ev.start_mark, f"nested more than {MAX_DEPTH} levels deep")
-        _check_tag(ev, _CORE + ("map" if is_map else "seq"))
-        if self.stack and self.stack[-1].is_map and not self.stack[-1].have_key:
-            raise _Stop(ev.start_mark, "a key is a name, not a " + ("mapping" if is_map else "list"))
-        self.written += 1
-        self.expanded += 1
-        self._check_size(ev)
-        if ev.anchor:
-            self.open_anchors.add(ev.anchor)
-        line, col = ev.start_mark.line + 1, ev.start_mark.column + 1
-        self.stack.append(_Frame({} if is_map else [], (line, col, {} if is_map else []), ev.anchor,
-                                 self.expanded - 1, is_map))
-
-    def _end(self, ev: Any) -> None:
-        self._check_size(ev)
-        frame = self.stack.pop()
-        if frame.merges:
-            _apply_merges(frame)
-        if frame.anchor:
-            self.open_anchors.discard(frame.anchor)
-            self.anchors[frame.anchor] = (frame.value, frame.pos, self.expanded - frame.expanded_at_start)
-        self._place(frame.value, frame.pos)
-
-    def _alias(self, ev: Any) -> None:
-        if ev.anchor in self.open_anchors:
-            raise _Stop(ev.start_mark, f"alias *{ev.anchor} is inside the node it names (a cycle)")
-        if ev.anchor not in self.anchors:
-            raise _Stop(ev.start_mark, f"alias *{ev.anchor} names no anchor (&{ev.anchor}) before it")
-        value, pos, size = self.anchors[ev.anchor]
-        self.written += 1
-        self.expanded += size
-        self._check_size(ev)
-        top = self.stack[-1] if self.stack else None
-        if top is not None and top.is_map and not top.have_key:
-            if isinstance(value, (dict, list)):
-                raise _Stop(ev.start_mark, "a key is a name, not a mapping or list")
-            top.key, top.have_key = _key_text(value), True
-            top.key_pos = (ev.start_mark.line + 1, ev.start_mark.column + 1)
-            return
-        self._place(value, pos)
-
-    # -- building -------------------------------------------------------------------
-    def _place(self, value: Any, pos: Pos) -> None:
-        if not self.stack:
-            self.result, self.result_pos = value, pos
-            return
-        top = self.stack[-1]
-        if not top.is_map:
-            top.value.append(value)
-            top.pos[2].append(pos)
-            return
-        key, kpos = top.key, top.key_pos
-        top.have_key = False
-        if key == "<<" and isinstance(value, (dict, list)):
-            top.merges = (top.merges or []) + [(value, pos, kpos)]
-            return
-        if key in top.value:
-            first = top.pos[2][key]
-            raise _Stop(_Mark(kpos), f"duplicate key {key!r} (first at line {first[0]}, column {first[1]})")
-        top.value[key] = value
-        top.pos[2][key] = (kpos[0], kpos[1], pos)
-
-    @staticmethod
-    def _scalar(ev: Any) -> Any:
-        if ev.tag in (None, "!") and ev.implicit[0]:
-            return _plain(ev.value, ev.start_mark)
-        if ev.tag in (None, "!", _CORE + "str"):
-            return ev.value
-        _check_tag(ev, None)
-        return _tagged(ev.tag, ev.value, ev.start_mark)
+                    value_of[key] = value
+                    kids[key] = (key_mark, pos)
+                key = None
+            elif value_of is not None:
+                value_of.append(value)
+                kids.append(pos)
+            else:
+                result, result_pos = value, pos
+    finally:
+        parser.dispose()
+    return result, result_pos
 
 
-class _Mark:
-    """A libyaml-like mark for a position kept as (line, col)."""
-
-    def __init__(self, pos: tuple) -> None:
-        self.line, self.column = pos[0] - 1, pos[1] - 1
+def _scalar(ev: Any) -> Any:
+    if ev.tag in (None, "!") and ev.implicit[0]:
+        return _plain(ev.value, ev.start_mark)
+    if ev.tag in (None, "!", _CORE + "str"):
+        return ev.value
+    _check_tag(ev, None)
+    return _tagged(ev.tag, ev.value, ev.start_mark)
 
 
 def _check_tag(ev: Any, container_tag: str | None) -> None:
@@ -317,14 +314,14 @@ def _tagged(tag: str, text: str, mark: Any) -> Any:
 _TAGGED = {_CORE + "int": int, _CORE + "float": float, _CORE + "bool": bool, _CORE + "null": type(None)}
 
 
-def _apply_merges(frame: _Frame) -> None:
+def _apply_merges(value: dict, kids: dict, merges: list) -> None:
     """``<<: *base`` (or a list of them): keys not written in the mapping come from the merged ones."""
-    for value, pos, kpos in frame.merges:
-        sources = [(value, pos)] if isinstance(value, dict) else list(zip(value, pos[2]))
+    for merged, pos, key_mark in merges:
+        sources = [(merged, pos)] if isinstance(merged, dict) else list(zip(merged, pos[1]))
         for src, src_pos in sources:
             if not isinstance(src, dict):
-                raise _Stop(_Mark(kpos), "<< merges mappings: its value is a mapping or a list of mappings")
+                raise _Stop(key_mark, "<< merges mappings: its value is a mapping or a list of mappings")
             for key, item in src.items():
-                if key not in frame.value:
-                    frame.value[key] = item
-                    frame.pos[2][key] = src_pos[2][key]
+                if key not in value:
+                    value[key] = item
+                    kids[key] = src_pos[1][key]

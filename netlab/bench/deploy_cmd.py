@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 import typer
+
 from netlab import ui
-from netlab.bench import deploy
+
+# netlab.bench.deploy (the kernel backend, pyroute2, Mininet's driver) is imported when
+# the command runs: registering `bench deploy` costs every `netlab validate` nothing.
 
 MAX_HOSTS = 20000  # namespaces, each a mount: the machine has memory for ~60,000 (docs/bench-deploy.md)
 
@@ -70,14 +75,17 @@ def register(bench_app: typer.Typer) -> None:
                                               help="Also time the ip -batch floor of the same star, interleaved."),
                    compare: bool = typer.Option(True, "--compare/--no-compare",
                                                 help="Also time Mininet's `mn` on the first size, if installed."),
-                   lab: str = typer.Option(deploy.LAB, "--lab", help="Lab name."),
+                   lab: Optional[str] = typer.Option(None, "--lab", help="Lab name (default: the bench's own, "
+                                                     "netlab.bench.deploy.LAB)."),
                    as_json: bool = typer.Option(False, "--json")) -> None:
         """Bring up and tear down big labs; seconds, time per node, kernel memory per node, ratio to ip -batch."""
+        from netlab.bench import deploy
+
         sizes = _sizes(nodes)
         if shape not in ("star", "tree"):
             raise typer.BadParameter(f"--shape {shape!r}: star or tree")
         rounds = rounds or (3 if max(sizes) <= 1000 else 1)
-        body = deploy.run(sizes, shape, rounds, floor, compare, ui.progress, lab)  # errors: ui.report_errors
+        body = deploy.run(sizes, shape, rounds, floor, compare, ui.progress, lab or deploy.LAB)  # errors: ui.report_errors
         if as_json:
             ui.emit_json(body)
         else:

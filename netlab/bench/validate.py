@@ -1,14 +1,19 @@
 """`netlab bench validate`: how long a topology takes to read, parse, check and
 plan, for generated files of growing size, and how fast hostile files are refused.
 
-No root and no kernel: it measures the loader alone. Medians of --rounds runs,
-with the spread (min–max), all in the same run.
+Each file is also timed as a user meets it: `netlab validate FILE` in a new
+process (``cli``), interpreter start and imports included, next to the bare
+interpreter's start (``python``) for scale. No root and no kernel: it measures
+the loader alone. Medians of --rounds runs, with the spread (min–max), all in
+the same run.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -73,8 +78,20 @@ def _refused(text: str) -> None:
     raise AssertionError("a hostile file was accepted")
 
 
+def _cli(path: Path, ok: bool) -> None:
+    """`netlab validate FILE` in a new process, as a shell runs it; its answer checked."""
+    done = subprocess.run([sys.executable, "-m", "netlab", "validate", str(path)], stdin=subprocess.DEVNULL,
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    if (done.returncode == 0) != ok or b"Traceback" in done.stderr:
+        raise AssertionError(f"netlab validate {path}: exit {done.returncode}: {done.stderr.decode()[-300:]}")
+
+
+def _python_start() -> None:
+    subprocess.run([sys.executable, "-c", "pass"], check=True)
+
+
 def run(sizes: list[int], rounds: int) -> dict:
-    results: dict = {"valid": [], "hostile": {}}
+    results: dict = {"python": _timed(_python_start, rounds), "valid": [], "hostile": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in SHAPES:
             for n in sizes:
@@ -89,9 +106,13 @@ def run(sizes: list[int], rounds: int) -> dict:
                     "parse": _timed(lambda: yamlread.parse(text, str(path)), rounds),
                     "check": _timed(lambda: loader.load_data(data, str(path)), rounds),
                     "whole": _timed(lambda: loader.load(path), rounds),
-                    "plan": _timed(lambda: plan.build(topo), rounds)})
-    for name, text in hostile().items():
-        results["hostile"][name] = {"bytes": len(text.encode()), **_timed(lambda: _refused(text), rounds)}
+                    "plan": _timed(lambda: plan.build(topo), rounds),
+                    "cli": _timed(lambda: _cli(path, True), rounds)})
+        for k, (name, text) in enumerate(hostile().items()):
+            path = Path(tmp) / f"hostile-{k}.yaml"
+            path.write_text(text)
+            results["hostile"][name] = {"bytes": len(text.encode()), **_timed(lambda: _refused(text), rounds),
+                                        "cli": _timed(lambda: _cli(path, False), rounds)}
     return results
 
 
@@ -110,9 +131,11 @@ def register(bench_app: typer.Typer) -> None:
         if as_json:
             ui.emit_json(results)
             return
+        ui.out.print(f"python start (-c pass) {_fmt(results['python'])}", highlight=False)
         for r in results["valid"]:
-            ui.out.print(f"{r['shape']:5} {r['nodes']:6,} nodes {r['bytes'] / 1e6:6.2f} MB  whole {_fmt(r['whole'])}"
-                         f"  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}  check {_fmt(r['check'])}"
-                         f"  plan {_fmt(r['plan'])}", highlight=False)
+            ui.out.print(f"{r['shape']:5} {r['nodes']:6,} nodes {r['bytes'] / 1e6:6.2f} MB  cli {_fmt(r['cli'])}"
+                         f"  whole {_fmt(r['whole'])}  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}"
+                         f"  check {_fmt(r['check'])}  plan {_fmt(r['plan'])}", highlight=False)
         for name, r in results["hostile"].items():
-            ui.out.print(f"refused: {name:26} {r['bytes'] / 1e3:7.1f} kB  {_fmt(r)}", highlight=False)
+            ui.out.print(f"refused: {name:26} {r['bytes'] / 1e3:7.1f} kB  cli {_fmt(r['cli'])}  in-process {_fmt(r)}",
+                         highlight=False)

@@ -8,12 +8,11 @@ from typing import Optional
 
 import typer
 
-from netlab import graph, state, ui
+from netlab import loader, ui
 from netlab.errors import NetlabError, UsageError
 
 
-def register(app: typer.Typer, load) -> None:
-    """``load`` reads a topology argument (a file, `-`, a pipe) as `validate` does."""
+def register(app: typer.Typer) -> None:
 
     @app.command("graph")
     def graph_cmd(what: str = typer.Argument(..., help="A topology file, `-` (stdin), a pipe, or a running lab's name."),
@@ -24,6 +23,8 @@ def register(app: typer.Typer, load) -> None:
                                                 "rest are counted (0: draw all).")) -> None:
         """Nodes, bridges and links with interface names and addresses; NAT and forwarding marked.
         A running lab is drawn as the kernel reports it: a link that is down shows."""
+        from netlab import graph, state  # the planner and the lab records: when a picture is asked for
+
         if fmt not in graph.FORMATS:
             raise UsageError(f"--format {fmt!r}: one of {', '.join(graph.FORMATS)}")
         if what != "-" and not Path(what).exists() and state.exists(what):
@@ -31,7 +32,7 @@ def register(app: typer.Typer, load) -> None:
         elif what != "-" and not Path(what).exists():
             raise UsageError(f"{what}: no such file, and no lab of that name is up (`netlab list`)")
         else:
-            picture = graph.from_topology(load(Path(what)))
+            picture = graph.from_topology(loader.load(Path(what)))  # a file, `-`, a pipe: as `validate` reads it
         if max_hosts:
             picture = graph.summarize(picture, max_hosts)
         if fmt in ("svg", "png") and output is None and sys.stdout.isatty():

@@ -6,12 +6,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from netlab import signals, ui
 from netlab.errors import UsageError
-from netlab.labs import checks, discover, report, runner
+from netlab.labs import checks, discover
 from netlab.labs.spec import LabSpec
+
+# The runner and the report (the kernel backend, pyroute2, Rich's tables) are imported
+# by the commands that use them: registering `lab` costs every `netlab validate` nothing.
 
 JSON = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
 VERDICT_STYLE = {"pass": "[green]pass[/]", "fail": "[red]fail[/]", "skip": "[yellow]skip[/]"}
@@ -23,6 +25,8 @@ def _duration(spec: LabSpec) -> str:
 
 def list_cmd(as_json: bool = JSON) -> None:
     """The labs: name, book chapter, question, how long a run takes."""
+    from rich.table import Table
+
     specs = discover.discover()
     if as_json:
         ui.emit_json([{"name": s.name, "chapter": list(s.chapter), "question": s.question,
@@ -36,6 +40,8 @@ def list_cmd(as_json: bool = JSON) -> None:
 
 def show_cmd(name: str, as_json: bool = JSON) -> None:
     """A lab's question, topology, steps and checks."""
+    from rich.table import Table
+
     spec = discover.find(name)
     if as_json:
         topo_text = spec.topology_path.read_text() if spec.topology_path else None
@@ -61,7 +67,9 @@ def show_cmd(name: str, as_json: bool = JSON) -> None:
             f"{k}={spec.params.short[k]}→{spec.params.full[k]}" for k in spec.params.short), highlight=False)
 
 
-def _print_result(result: runner.LabResult) -> None:
+def _print_result(result: runner.LabResult) -> None:  # noqa: F821 (a string: imported by run_cmd)
+    from rich.table import Table
+
     table = Table("check", "the book's claim", "measured", "expected", "verdict",
                   title=f"{result.name}: {VERDICT_STYLE[result.verdict]} ({result.seconds:.1f} s)")
     for c in result.checks:
@@ -80,6 +88,8 @@ def run_cmd(names: Optional[list[str]] = typer.Argument(None, help="Lab names (s
             as_json: bool = JSON) -> None:
     """Run labs: progress, then each check's claim, figure and verdict. Exit 0 only if
     no check failed (a lab skipped for a missing kernel feature does not fail)."""
+    from netlab.labs import report, runner
+
     specs = discover.discover() if all_labs else [discover.find(n) for n in names or ()]
     if not specs:
         raise UsageError("give lab names or --all (`netlab lab list` shows them)")
@@ -103,7 +113,7 @@ def run_cmd(names: Optional[list[str]] = typer.Argument(None, help="Lab names (s
     raise typer.Exit(0 if ok else 1)
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     lab_app = typer.Typer(no_args_is_help=True, help="The book's experiments as labs with checks.")
     lab_app.command("list")(list_cmd)
     lab_app.command("show")(show_cmd)

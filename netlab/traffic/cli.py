@@ -84,7 +84,7 @@ def craft_cmd(lab: str, node: str, to: str = typer.Option(..., "--to"),
     _done(r, as_json, text)
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     traffic_app = typer.Typer(no_args_is_help=True, help="scapy traffic from inside a lab node (lab addresses only).")
     traffic_app.command("synflood")(synflood_cmd)
     traffic_app.command("sweep")(sweep_cmd)

@@ -5,6 +5,8 @@ layer to one above it (docs/architecture.md draws the layers)."""
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,3 +165,38 @@ def test_labs_is_only_the_book_lab_framework():
     users = [f"{a} -> {b}" for a, targets in graph().items() for b in targets
              if b.startswith("netlab.labs") and not (a.startswith("netlab.labs") or layer(a) == len(LAYERS) - 1)]
     assert not users, f"netlab.labs is the book-lab framework, not a library: {users}"
+
+
+def test_reading_a_topology_loads_no_backend(tmp_path):
+    """`netlab validate` (and `up` refusing a bad file) loads neither the kernel nor the
+    docker backend, pyroute2, nor Rich's tables: they were ~0.3 s of every run. Each
+    command imports them when it runs."""
+    topo = tmp_path / "t.yaml"
+    topo.write_text("name: t\nnodes: {a: {}, b: {}}\nlinks: [[a, b]]\n")
+    script = ("import sys\nfrom netlab import cli\nsys.argv = ['netlab', 'validate', sys.argv[1]]\n"
+              "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+              "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('netlab', 'pyroute2', 'rich'))))")
+    done = subprocess.run([sys.executable, "-c", script, str(topo)], capture_output=True, text=True, check=True,
+                          cwd=ROOT)
+    loaded = set(done.stdout.split())
+    assert "netlab.loader" in loaded, done.stdout + done.stderr  # it did read the file
+    heavy = {"pyroute2", "netlab.backend.kernel", "netlab.backend.docker", "netlab.deploy", "netlab.executor",
+             "netlab.labs.runner", "netlab.bench.deploy", "netlab.bench.paths.runner", "rich.table"}
+    assert not loaded & heavy, sorted(loaded & heavy)
+    from netlab import cli, cli_bench  # the plug-in commands' modules: imported when one of them runs
+
+    plugins = set(cli.PLUGINS.values()) | set(cli_bench.PLUGINS.values())
+    assert not loaded & plugins, sorted(loaded & plugins)
+
+
+def test_every_plugin_command_registers_from_its_module():
+    from typer.testing import CliRunner
+
+    from netlab import cli, cli_bench
+
+    commands = [[name] for name in cli.PLUGINS] + [["bench", name] for name in cli_bench.PLUGINS]
+    for words in commands:
+        done = CliRunner().invoke(cli.app, [*words, "--help"])
+        assert done.exit_code == 0 and "Usage" in done.output, (words, done.output)
+    listed = CliRunner().invoke(cli.app, ["--help"]).output
+    assert all(name in listed for name in cli.PLUGINS)

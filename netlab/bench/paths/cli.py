@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Optional
 
 import typer
-from rich.table import Table
 
 from netlab import ui
 from netlab.bench import cpuidle
-from netlab.bench.paths import definitions, runner
+from netlab.bench.paths import definitions
 from netlab.errors import UsageError
+
+# The runner (the kernel backend, pyroute2) and Rich's tables are imported when the
+# command runs: registering `bench paths` costs every `netlab validate` nothing.
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -28,6 +30,8 @@ def _num(v: float | None, digits: int = 0) -> str:
 
 
 def print_table(result: dict) -> None:
+    from rich.table import Table
+
     table = Table("path", "engine", "rr tps", "p50 µs", "p99 µs", "crr/s", "Gbit/s", "× loopback", "flagged",
                   title="netlab bench paths (medians over rounds; ratio with min–max)")
     for r in result["paths"]:
@@ -71,7 +75,7 @@ def register(bench_app: typer.Typer) -> None:
                                             help=f"Comma list (default all): {', '.join(definitions.PATHS)}."),
         metric: Optional[str] = typer.Option(None, "--metric", help="Comma list of rr, crr, stream (default all)."),
         rounds: int = typer.Option(5, "--rounds", min=1, help="Interleaved rounds (median, min–max over them)."),
-        engine: str = typer.Option("builtin", "--engine", help=f"One of: {', '.join(runner.ENGINE_CHOICES)}."),
+        engine: str = typer.Option("builtin", "--engine", help=f"One of: {', '.join(definitions.ENGINE_CHOICES)}."),
         seconds: float = typer.Option(1.0, "--seconds", min=0.05, help="Measured window of each run."),
         warmup: float = typer.Option(0.3, "--warmup", min=0.0, help="Warm-up before each window (discarded)."),
         same_core: bool = typer.Option(False, "--same-core", help="Pin client and server to the same core."),
@@ -86,6 +90,8 @@ def register(bench_app: typer.Typer) -> None:
         as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout."),
     ) -> None:
         """What each hop costs: loopback, own-ip, veth, bridge, routed, NAT (rr, crr, stream)."""
+        from netlab.bench.paths import runner
+
         try:
             opts = runner.Options(paths=_split(paths), metrics=_split(metric), rounds=rounds, engine=engine,
                                   seconds=seconds, warmup=warmup, same_core=same_core, lab=lab,

@@ -67,6 +67,9 @@ PATHS = MappingProxyType({p.name: p for p in (
 )})
 
 METRICS = ("rr", "crr", "stream")
+# --engine: a name → the engines that measure each path (the reference tools, or all of them)
+ENGINE_CHOICES = {"builtin": ("builtin",), "sockperf": ("sockperf",), "iperf3": ("iperf3",),
+                  "reference": ("sockperf", "iperf3"), "all": ("builtin", "sockperf", "iperf3")}
 
 
 def topology_file(name: str) -> Path:

@@ -17,8 +17,7 @@ from netlab.bench.paths.definitions import PathDef
 from netlab.bench.paths.launch import EngineError, Ends, cores
 from netlab.errors import NetlabError
 
-ENGINE_CHOICES = {"builtin": ("builtin",), "sockperf": ("sockperf",), "iperf3": ("iperf3",),
-                  "reference": ("sockperf", "iperf3"), "all": ("builtin", "sockperf", "iperf3")}
+ENGINE_CHOICES = definitions.ENGINE_CHOICES
 Progress = Callable[[int], None]
 
 
