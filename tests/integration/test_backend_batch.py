@@ -94,7 +94,7 @@ def test_an_invalid_mac_in_the_middle_of_the_veth_batch_rolls_back_everything(la
     topo = with_member(star(lab_name, HOSTS), "h150", mac="01:00:5e:00:00:01")
     steps = planning.build(topo).steps
     failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["mac"])
-    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 up type veth .*: "
+    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 type veth .*: "
                                           r"Cannot assign requested address"):
         deploy.up(topo)
     assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
