@@ -42,6 +42,8 @@ def test_a_veth_is_one_request_with_both_ends_placed():
     assert info.get_attr("IFLA_INFO_KIND") == "veth"
     peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
     assert (peer.get_attr("IFLA_IFNAME"), peer.get_attr("IFLA_NET_NS_FD"), peer.get_attr("IFLA_MTU")) == ("nlp1", 8, 1400)
+    # one queue each way on both ends, as the kernel would cut them to after an RCU grace period
+    assert [(m.get_attr("IFLA_NUM_TX_QUEUES"), m.get_attr("IFLA_NUM_RX_QUEUES")) for m in (msg, peer)] == [(1, 1)] * 2
     assert msg["header"]["type"] == RTM_NEWLINK and msg["header"]["flags"] & NLM_F_EXCL
     assert req.fds == (7, 8) and wire(req) == wire(req)
     # encoding leaves the request plain data: no pyroute2 object outlives its send()
