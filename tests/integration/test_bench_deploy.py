@@ -61,5 +61,6 @@ def test_the_wait_after_down_sees_the_kernel_free_every_namespace(lab_name):
     target = deploy.kernel_target(lab_name)
     deploy.down(lab_name)
     assert deploy.wait_freed(target, 60) == 0
+    # the lab's namespaces are off the count (others' come and go on this machine)
     others = max(0, len(netns.listing()) - target.named)
-    assert procfs.namespaces_alive() - target.alive - others <= 8 < hosts
+    assert procfs.namespaces_alive() - target.alive - others < hosts // 2
