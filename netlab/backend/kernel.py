@@ -151,6 +151,25 @@ class KernelBackend:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as fh:
                 fh.write(value)
 
+    def _many_sysctl_set(self, batch: Sequence[dict]) -> None:
+        """Each run of steps in one namespace is written from one visit to it (a star's
+        ports: a thousand sysctls in the switch's namespace)."""
+        i = 0
+        while i < len(batch):
+            ns, end = batch[i]["ns"], i
+            while end < len(batch) and batch[end]["ns"] == ns:
+                end += 1
+            if ns is None:
+                raise BatchFailed(i, OSError(errno.EPERM, "netlab never changes the root namespace's sysctls"))
+            try:
+                with netns.entered(ns):
+                    for i in range(i, end):
+                        with open("/proc/sys/" + batch[i]["key"].replace(".", "/"), "w") as fh:
+                            fh.write(batch[i]["value"])
+            except OSError as exc:
+                raise BatchFailed(i, exc) from exc
+            i = end
+
     # -- links ----------------------------------------------------------------
     def link_bridge(self, ns: str | None, name: str, alias: str, mtu: int | None = None, stp: bool = False) -> None:
         _one(lambda: self._many_link_bridge([{"ns": ns, "name": name, "alias": alias, "mtu": mtu, "stp": stp}]))
