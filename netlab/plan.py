@@ -1,7 +1,7 @@
 """Turn a resolved topology into the ordered steps ``up`` will take.
 
 Stages, in order (as containerlab deploys: nodes, then wiring, then post-deploy):
-namespaces → sysctls → bridges → veth pairs → link state → addresses →
+namespaces → sysctls → bridges → veth pairs → addresses → link state →
 rate limits → routes → NAT → commands. ``netlab plan`` prints them ip(8)-style.
 """
 
@@ -55,23 +55,28 @@ def build(topo: Topology) -> Plan:
     late = {(name, dev) for name, spec in topo.nodes.items() for key in spec.sysctls
             if (dev := device_of(key)) is not None}
     ifaces = [e for v in topo.veths for e in (v.a, v.b) if e.node in topo.nodes]
-    # a VXLAN end comes up by `link.up`, after it is moved into its node
-    early = {(e.node, e.name) for v in topo.veths if not v.tunnel for e in (v.a, v.b)
-             if ns[e.node] is not None and (e.node, e.name) not in late}
-    steps += [_veth(topo.name, ns, v, early) for v in topo.veths if not v.tunnel]
+    with_pair = {_up_with_pair(v, ns, late) for v in topo.veths if not v.tunnel} - {None}
+    steps += [_veth(topo.name, ns, v, with_pair) for v in topo.veths if not v.tunnel]
     steps += [_vxlan(topo, ns, v, end) for v in tunnelled for end in (v.a, v.b) if end.node in topo.nodes]
+    steps += _port_ipv6_off(topo, ns)
     for name, spec in topo.nodes.items():  # an interface's own sysctls, once it exists
         steps += _sysctls(ns[name], spec, per_device=True)
-    for br in topo.bridges:
-        steps.append(Step("link.up", {"ns": ns[br.node], "name": br.name}, scope=ns[br.node]))
-    for e in ifaces:
-        if (e.node, e.name) not in early:
-            steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master}, scope=ns[e.node]))
+    # addresses while every link is still down: no IPv6 DAD or MLD work of the kernel's
+    # (it starts when a link gets carrier) competes with them for RTNL
     addressed = [(br.node, br.name, br.addresses) for br in topo.bridges] + [(e.node, e.name, e.addresses) for e in ifaces]
     for node, dev, addrs in addressed:
         for addr in addrs:
             steps.append(Step("addr.add", {"ns": ns[node], "dev": dev, "address": str(addr)},
                               undo=None if ns[node] else "addr.delete", scope=ns[node]))
+    for v in topo.veths:  # every end that did not come up with its pair, then the bridges
+        for e, other in ((v.a, v.b), (v.b, v.a)):
+            if e.node in topo.nodes and (e.node, e.name) not in with_pair:
+                peer = {} if v.tunnel or other.node not in topo.nodes else {"peer_ns": ns[other.node],
+                                                                             "peer_name": other.name}
+                steps.append(Step("link.up", {"ns": ns[e.node], "name": e.name, "master": e.master, **peer},
+                                  scope=ns[e.node]))
+    for br in topo.bridges:
+        steps.append(Step("link.up", {"ns": ns[br.node], "name": br.name}, scope=ns[br.node]))
     steps += [_tbf(ns[e.node], e) for e in ifaces if e.rate]
     steps += [Step("qdisc.netem", {"ns": ns[e.node], "dev": e.name, "delay": e.delay}, scope=ns[e.node])
               for e in ifaces if e.delay]
@@ -104,14 +109,25 @@ def _vxlan(topo: Topology, ns: dict[str, str | None], v: Veth, end: Iface) -> St
                 undo="link.delete", scope=ns[end.node])
 
 
-def _veth(lab: str, ns: dict[str, str | None], v, early: set[tuple[str, str]]) -> Step:
-    """One veth pair. An end inside a lab namespace comes up (enslaved to its bridge) in
-    the same op, so it costs no `link.up` of its own; an end in the root namespace, or
-    with sysctls of its own (set before it comes up), is brought up by `link.up` later.
-    Only root-namespace ends carry netlab's alias: inside a lab namespace its ``lo``
-    carries the mark, and the namespace takes its links with it."""
+def _up_with_pair(v: Veth, ns: dict[str, str | None], late: set[tuple[str, str]]) -> tuple[str, str] | None:
+    """The end of a pair that comes up in the pair's own creating message (IFF_UP on it,
+    and IFLA_MASTER for a bridge port: no message of its own): a bridge port if the pair
+    has one, else its first end, inside a lab namespace and without sysctls of its own
+    (they must be set before it comes up). One end at most: the kernel cannot bring the
+    other up in that message (see rtnl.new_veth), and with the other down it has no
+    carrier yet, so the kernel's IPv6 work on it waits for the other's `link.up`."""
+    ends = [e for e in (v.a, v.b) if ns[e.node] is not None and (e.node, e.name) not in late]
+    e = next((e for e in ends if e.master), ends[0] if ends else None)
+    return None if e is None else (e.node, e.name)
+
+
+def _veth(lab: str, ns: dict[str, str | None], v, with_pair: set[tuple[str, str]]) -> Step:
+    """One veth pair, both ends placed in their namespaces. One end may come up (a bridge
+    port enslaved) in the same op (``with_pair``); the other comes up by `link.up` once
+    the addresses are on, and the kernel's sync of both follows it. Only root-namespace ends carry netlab's alias: inside a lab
+    namespace its ``lo`` carries the mark, and the namespace takes its links with it."""
     a, b = v.a, v.b
-    up_a, up_b = (a.node, a.name) in early, (b.node, b.name) in early
+    up_a, up_b = (a.node, a.name) in with_pair, (b.node, b.name) in with_pair
     return Step("link.veth", {"ns": ns[a.node], "name": a.name, "alias": _root_mark(lab, ns[a.node], a.node),
                               "mac": a.mac, "mtu": a.mtu, "up": up_a, "master": a.master if up_a else None,
                               "peer_ns": ns[b.node], "peer_name": b.name,
@@ -144,6 +160,23 @@ def _sysctls(ns: str | None, spec, per_device: bool) -> list[Step]:
         values["net.ipv6.conf.all.forwarding"] = "1"
     values.update({k: str(v) for k, v in spec.sysctls.items() if (device_of(k) is not None) == per_device})
     return [Step("sysctl.set", {"ns": ns, "key": k, "value": v}, scope=ns) for k, v in values.items()]
+
+
+def _port_ipv6_off(topo: Topology, ns: dict[str, str | None]) -> list[Step]:
+    """IPv6 off on the bridge ports netlab makes inside lab namespaces, before they get carrier.
+
+    A port hands every frame it receives to its bridge, never to its own stack, so its
+    link-local address, routes and DAD serve nothing; but they all sit in the switch
+    namespace's one IPv6 table, which the kernel walks at every port's carrier change and
+    DAD completion: O(ports²), 40 % of a 10,000-host `up`. Hosts, routers and the bridge
+    device keep IPv6. A node's own sysctl for the port wins (it is set after this)."""
+    steps = []
+    for v in topo.veths:
+        for e in (v.a, v.b):
+            key = f"net.ipv6.conf.{e.name}.disable_ipv6"
+            if e.master and e.node in topo.nodes and ns[e.node] is not None and key not in topo.nodes[e.node].sysctls:
+                steps.append(Step("sysctl.set", {"ns": ns[e.node], "key": key, "value": "1"}, scope=ns[e.node]))
+    return steps
 
 
 def _tbf(ns: str | None, e: Iface) -> Step:

@@ -151,6 +151,25 @@ class KernelBackend:
             with open("/proc/sys/" + key.replace(".", "/"), "w") as fh:
                 fh.write(value)
 
+    def _many_sysctl_set(self, batch: Sequence[dict]) -> None:
+        """Each run of steps in one namespace is written from one visit to it (a star's
+        ports: a thousand sysctls in the switch's namespace)."""
+        i = 0
+        while i < len(batch):
+            ns, end = batch[i]["ns"], i
+            while end < len(batch) and batch[end]["ns"] == ns:
+                end += 1
+            if ns is None:
+                raise BatchFailed(i, OSError(errno.EPERM, "netlab never changes the root namespace's sysctls"))
+            try:
+                with netns.entered(ns):
+                    for i in range(i, end):
+                        with open("/proc/sys/" + batch[i]["key"].replace(".", "/"), "w") as fh:
+                            fh.write(batch[i]["value"])
+            except OSError as exc:
+                raise BatchFailed(i, exc) from exc
+            i = end
+
     # -- links ----------------------------------------------------------------
     def link_bridge(self, ns: str | None, name: str, alias: str, mtu: int | None = None, stp: bool = False) -> None:
         _one(lambda: self._many_link_bridge([{"ns": ns, "name": name, "alias": alias, "mtu": mtu, "stp": stp}]))
@@ -176,11 +195,12 @@ class KernelBackend:
         """Every pair is made from this process's namespace with both ends placed
         straight into theirs (`ip link add A netns X type veth peer B netns Y`), one
         chunk of requests per system call, the end that is a bridge port up and
-        enslaved in the same message. Then, from inside each namespace, the other end
-        comes up (one message) and every end brought up is asked for (see _many_link_up:
-        its carrier is applied now), first the ends that came up second. An end that
-        carries an alias (the root namespace's) gets it in the same round.
-        A chunk's namespace fds are opened just before it is sent."""
+        enslaved in the same message (the plan brings the other end up by `link.up`,
+        once addresses are on). An end that carries an alias (the root namespace's)
+        gets it from inside its namespace after. Should both ends be asked up, the
+        second comes up from inside its namespace and both are asked for (see
+        _many_link_up: their carrier is applied now). A chunk's namespace fds are
+        opened just before it is sent."""
         pairs = [_orient(a) for a in batch]
         wanted = [(i, end.ns, end.master) for i, pair in enumerate(pairs) for end in pair if end.master]
         index = {(i, ns, name): ifindex for (i, ns, name), ifindex in zip(wanted, self.nl.indexes(wanted))}
@@ -197,7 +217,7 @@ class KernelBackend:
                 peers.append((i, peer.ns, rtnl.get_link(peer.name)))
             if main.alias:
                 mains.append((i, main.ns, rtnl.set_link(main.name, alias=main.alias)))
-            if main.up:
+            if main.up and peer.up:  # carrier now: apply it (the plan brings at most one end up here)
                 mains.append((i, main.ns, rtnl.get_link(main.name)))
         self.nl.sync(peers)
         self.nl.sync(mains)
@@ -226,11 +246,13 @@ class KernelBackend:
                                                                mtu))]))
         _one(lambda: self.nl.run([(0, ns, rtnl.set_link(name, alias=alias))]))
 
-    def link_up(self, ns: str | None, name: str, master: str | None = None) -> None:
-        _one(lambda: self._many_link_up([{"ns": ns, "name": name, "master": master}]))
+    def link_up(self, ns: str | None, name: str, master: str | None = None, peer_ns: str | None = None,
+                peer_name: str | None = None) -> None:
+        _one(lambda: self._many_link_up([{"ns": ns, "name": name, "master": master, "peer_ns": peer_ns,
+                                          "peer_name": peer_name}]))
 
     def _many_link_up(self, batch: Sequence[dict]) -> None:
-        """Bring every link up, bridges last, each then synced (see below).
+        """Bring every link up, bridges last, each then synced with its veth peer (see below).
 
         A bridge that comes up after its ports enables them all in one pass, and
         the hosts' first IPv6 announcements (MLD, sent when their end gets carrier)
@@ -242,13 +264,20 @@ class KernelBackend:
         last = [(i, a) for i, a in enumerate(batch) if (a["ns"], a["name"]) in bridges]
         first = [(i, a) for i, a in enumerate(batch) if (a["ns"], a["name"]) not in bridges]
         for part in (first, last):
-            self.nl.run([(i, a["ns"], rtnl.set_link(a["name"], up=True, master=masters.get(i))) for i, a in part])
             # A veth whose peer is up has carrier at once, but the kernel applies it
             # (qdisc, operstate, a bridge port starting to forward) in its linkwatch
             # worker, ~100 devices a round, rounds a second apart: 1,000 pairs took
-            # 4 s more to carry traffic. Asking for each link applies its change now,
-            # so `up` returns a lab that works; it also learns the indexes.
-            self.nl.get_links([(i, a["ns"], a["name"]) for i, a in part])
+            # 4 s more to carry traffic. Asking for a link applies its change now, so
+            # `up` returns a lab that works; it also learns the index. Each link is
+            # asked for in the same send as its `up`, and then every peer, whose
+            # carrier changed with it (a bridge port that came up with the pair).
+            self.nl.sync([(i, a["ns"], req) for i, a in part
+                          for req in (rtnl.set_link(a["name"], up=True, master=masters.get(i)), rtnl.get_link(a["name"]))])
+            peers: dict[tuple[str | None, str], int] = {}
+            for i, a in part:
+                if a.get("peer_name"):
+                    peers.setdefault((a.get("peer_ns"), a["peer_name"]), i)
+            self.nl.get_links([(i, ns, name) for (ns, name), i in peers.items()])
 
     def link_set(self, ns: str | None, name: str, up: bool, peer_ns: str | None = None,
                  peer_name: str | None = None) -> None:

@@ -149,6 +149,24 @@ def create(name: str, inside: Callable[[], T] | None = None, points: MountPoints
         os.close(home)
 
 
+def throwaway() -> None:
+    """Make an unnamed namespace and leave it at once, on a thread of its own (whatever
+    happens, no other thread changes namespace); the kernel then tears it down. Nothing
+    is left behind. Used to make the kernel finish freeing namespaces (see reclaim.py)."""
+    def once() -> None:
+        with contextlib.suppress(OSError):
+            home = os.open("/proc/thread-self/ns/net", os.O_RDONLY)
+            try:
+                if _libc.unshare(CLONE_NEWNET) == 0:
+                    _setns(home)
+            finally:
+                os.close(home)
+
+    worker = threading.Thread(target=once, name="netlab-throwaway-netns")
+    worker.start()
+    worker.join()
+
+
 def attach(name: str, pid: int) -> None:
     """Name the namespace of process ``pid`` (a container) under /run/netns."""
     _share_netns_dir()

@@ -73,10 +73,16 @@ def netlab_round(topo: Topology, phase: Phase) -> dict:
 
 
 def floor_round(hosts: int, phase: Phase) -> dict:
-    """One round of the `ip -batch` floor (RuntimeError if `ip` failed)."""
+    """One round of the `ip -batch` floor (RuntimeError if `ip` failed), then the wait
+    for the kernel to free its namespaces, as after netlab's rounds: the round after
+    it would otherwise share the CPU and RTNL with that clean-up (2–40 s of it here)."""
     with phase(f"ip -batch floor, {hosts:,} hosts", 1) as advance:
         result = deploy_floor.run(hosts)
         advance(1)
+    t0 = time.perf_counter()
+    with phase("the kernel frees the floor's namespaces", hosts + 1) as advance:
+        result["still_freeing"] = deploy.wait_freed(result.pop("baseline"), 30 + hosts / 100, advance)
+    result["settle_s"] = round(time.perf_counter() - t0, 3)
     return result
 
 
@@ -106,7 +112,7 @@ def measure(hosts: int, shape: str, rounds: int, floor: bool, phase: Phase, lab:
         out["floor_error"] = errors[0]
     if floors:
         out["floor"] = {"up_s": _spread([f["up_s"] for f in floors]), "down_s": _spread([f["down_s"] for f in floors]),
-                        "command": floors[0]["command"], "rounds": floors}
+                        "settle_s": _spread([f["settle_s"] for f in floors]), "command": floors[0]["command"], "rounds": floors}
         out["up_vs_floor"] = round(out["up_s"]["median"] / out["floor"]["up_s"]["median"], 2)
         out["down_vs_floor"] = round(out["down_s"]["median"] / max(out["floor"]["down_s"]["median"], 1e-3), 2)
     return out

@@ -19,7 +19,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
-from netlab.backend import netns
+from netlab.backend import netns, reclaim
 from netlab.generate import lan
 
 Progress = Callable[[int], None]
@@ -59,7 +59,9 @@ def _ip(args: list[str], text: str) -> None:
 
 
 def run(hosts: int, tag: str | None = None) -> dict:
-    """Build the star with `ip -batch` and delete it; seconds for each."""
+    """Build the star with `ip -batch` and delete it; seconds for each. ``baseline`` is
+    what the kernel should come back to once the namespaces are freed (for the caller
+    to wait on, so that the next round does not pay for this one's clean-up)."""
     tag = tag or str(os.getpid())
     sw, ns = _names(tag, hosts)
     root, inside = _batches(tag, hosts)
@@ -69,10 +71,11 @@ def run(hosts: int, tag: str | None = None) -> dict:
         _ip(["-n", sw], inside)
         t1 = time.perf_counter()
     finally:
+        base = reclaim.baseline(sum(1 for n in [sw, *ns] if netns.exists(n)))
         t_down = time.perf_counter()
         delete(tag, hosts)
     t2 = time.perf_counter()
-    return {"up_s": round(t1 - t0, 3), "down_s": round(t2 - t_down, 3),
+    return {"up_s": round(t1 - t0, 3), "down_s": round(t2 - t_down, 3), "baseline": base,
             "command": f"ip -batch (netns add ×{hosts + 1}, link add veth … netns ×{hosts}, {CHUNK} lines a process); "
                        f"ip -n {sw} -batch (bridge ×{lan.bridge_count(hosts)}, link set … master … up ×{hosts})"}
 

@@ -94,7 +94,7 @@ def test_an_invalid_mac_in_the_middle_of_the_veth_batch_rolls_back_everything(la
     topo = with_member(star(lab_name, HOSTS), "h150", mac="01:00:5e:00:00:01")
     steps = planning.build(topo).steps
     failing = next(i for i, s in enumerate(steps) if s.op == "link.veth" and s.args["mac"])
-    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 up type veth .*: "
+    with pytest.raises(NetlabError, match=rf"step {failing + 1} failed: ip -n \S+h150 link add eth0 type veth .*: "
                                           r"Cannot assign requested address"):
         deploy.up(topo)
     assert not state.exists(lab_name) and lab_namespaces(lab_name) == []
@@ -177,6 +177,16 @@ def test_300_hosts_on_one_bridge_really_work(lab_name):
         member = subprocess.run(["ip", "-n", names.netns(lab_name, "h300"), "-o", "addr", "show", "eth0"],
                                 capture_output=True, text=True, check=True).stdout
         assert re.search(rf"inet {topo.address_of('h300')}/", member)
+        # the hosts keep IPv6 (a link-local address); the switch's ports have none, and no
+        # route of theirs is in the switch's IPv6 table (the bridge keeps its own)
+        assert re.search(r"inet6 fe80::", member)
+        sw = names.netns(lab_name, "sw")
+        six = subprocess.run(["ip", "-n", sw, "-6", "-o", "addr", "show"], capture_output=True, text=True,
+                             check=True).stdout
+        assert not [line for line in six.splitlines() if " nlp" in line]
+        routes = subprocess.run(["ip", "-n", sw, "-6", "route", "show", "table", "all"], capture_output=True,
+                                text=True, check=True).stdout
+        assert " nlp" not in routes and "dev br0" in routes
         assert ping(lab_name, "h1", topo.address_of("h300"))
         assert ping(lab_name, "h300", topo.address_of("h150"))
     finally:

@@ -46,3 +46,21 @@ def test_a_tree_comes_up_and_down(lab_name):
     assert result.exit_code == 0, result.output
     (size,) = json.loads(result.stdout)["sizes"]
     assert size["nodes"] == 40 + 3 and "floor" not in size  # root s1 and two leaves, 32 and 8 hosts
+
+
+def test_the_wait_after_down_sees_the_kernel_free_every_namespace(lab_name):
+    # The kernel frees the last batch a cleanup_net run tore down only when the next run
+    # starts: without the throwaway namespace the wait would stop at the timeout with
+    # the whole lab still counted (more than reclaim.STRAYS, so no shortcut either).
+    from netlab import deploy
+    from netlab.backend import procfs, reclaim
+    from netlab.bench.deploy import topology
+
+    hosts = 2 * reclaim.STRAYS
+    deploy.up(topology(hosts, lab=lab_name))
+    target = deploy.kernel_target(lab_name)
+    deploy.down(lab_name)
+    assert deploy.wait_freed(target, 60) == 0
+    # the lab's namespaces are off the count (others' come and go on this machine)
+    others = max(0, len(netns.listing()) - target.named)
+    assert procfs.namespaces_alive() - target.alive - others < hosts // 2

@@ -13,9 +13,10 @@ ip netns add nl.quickstart.h1
 ip netns add nl.quickstart.h2
 ip -n nl.quickstart.h1 link set lo alias netlab:quickstart:h1 up
 ip -n nl.quickstart.h2 link set lo alias netlab:quickstart:h2 up
-ip -n nl.quickstart.h1 link add eth0 up type veth peer name eth0 netns nl.quickstart.h2 up
+ip -n nl.quickstart.h1 link add eth0 up type veth peer name eth0 netns nl.quickstart.h2
 ip -n nl.quickstart.h1 addr add 198.18.0.1/24 dev eth0
-ip -n nl.quickstart.h2 addr add 198.18.0.2/24 dev eth0"""
+ip -n nl.quickstart.h2 addr add 198.18.0.2/24 dev eth0
+ip -n nl.quickstart.h2 link set eth0 up"""
 
 
 def test_quickstart_plan_is_golden():
@@ -72,8 +73,24 @@ def test_the_real_host_only_gets_objects_it_can_give_back():
     assert not [s for s in steps if s.op in ("netns.create", "sysctl.set", "nat.apply")
                 and s.args.get("ns") is None]
     root = [s for s in steps if s.args.get("ns") is None]
-    assert [s.op for s in root] == ["link.veth", "link.up", "addr.add"]
+    assert [s.op for s in root] == ["link.veth", "addr.add", "link.up"]
     veth = root[0]
     # the pair dies with h1's namespace, so even a crash cannot strand it in the root namespace
     assert veth.undo == "link.delete" and veth.scope == "nl.lab.h1"
-    assert root[2].undo == "addr.delete"
+    assert root[1].undo == "addr.delete"
+
+
+def test_one_end_comes_up_with_its_pair_and_the_other_after_the_addresses():
+    from netlab.bench.deploy import topology
+
+    steps = plan.build(topology(3, lab="lab")).steps
+    ops = [s.op for s in steps]
+    veths = [s for s in steps if s.op == "link.veth"]
+    # the bridge port comes up enslaved in the pair's own message; the host's end stays down
+    assert all(v.args["peer_up"] and v.args["peer_master"] == "br0" and not v.args["up"] for v in veths)
+    ups = [s for s in steps if s.op == "link.up"]
+    assert [u.args["name"] for u in ups] == ["eth0"] * 3 + ["br0"]
+    # each host's end names the port, whose carrier the backend applies after it
+    assert [(u.args["peer_ns"], u.args["peer_name"]) for u in ups[:3]] == [(v.args["peer_ns"], v.args["peer_name"])
+                                                                           for v in veths]
+    assert max(i for i, op in enumerate(ops) if op == "addr.add") < ops.index("link.up")

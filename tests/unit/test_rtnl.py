@@ -42,6 +42,8 @@ def test_a_veth_is_one_request_with_both_ends_placed():
     assert info.get_attr("IFLA_INFO_KIND") == "veth"
     peer = info.get_attr("IFLA_INFO_DATA").get_attr("VETH_INFO_PEER")
     assert (peer.get_attr("IFLA_IFNAME"), peer.get_attr("IFLA_NET_NS_FD"), peer.get_attr("IFLA_MTU")) == ("nlp1", 8, 1400)
+    # one queue each way on both ends, as the kernel would cut them to after an RCU grace period
+    assert [(m.get_attr("IFLA_NUM_TX_QUEUES"), m.get_attr("IFLA_NUM_RX_QUEUES")) for m in (msg, peer)] == [(1, 1)] * 2
     assert msg["header"]["type"] == RTM_NEWLINK and msg["header"]["flags"] & NLM_F_EXCL
     assert req.fds == (7, 8) and wire(req) == wire(req)
     # encoding leaves the request plain data: no pyroute2 object outlives its send()
@@ -111,3 +113,40 @@ def test_an_ack_is_none_and_a_link_answer_gives_its_index():
     answer.encode()
     (link,) = rtnl.Answers().parse(bytes(answer.data))
     assert rtnl.link_index(link) == 42
+
+
+def test_a_cached_encoding_is_pyroute2s_own_with_its_sequence_number():
+    up = rtnl.set_link("eth0", up=True)
+    for seq in (7, 8, 2**32 - 1):
+        assert bytes(up.wire(seq)) == bytes(rtnl._encode(up, seq))
+    other = rtnl.set_link("eth1", up=True)
+    assert bytes(other.wire(9)) == bytes(rtnl._encode(other, 9)) != bytes(up.wire(9))
+    fd = os.open("/proc/self/ns/net", os.O_RDONLY)
+    try:  # a request naming an fd is encoded afresh each time: the fd number is reused once closed
+        veth = rtnl.new_veth("p1", None, fd, "eth0", None, fd)
+        assert bytes(veth.wire(3)) == bytes(rtnl._encode(veth, 3))
+        assert not any("IFLA_NET_NS_FD" in repr(k) for k in rtnl._ENCODED)
+    finally:
+        os.close(fd)
+
+
+def test_acks_errors_and_answers_in_one_read_each_find_their_request():
+    class Sock:
+        def __init__(self, data: bytes):
+            self.data = data
+
+        def recv_into(self, buf) -> int:
+            buf[:len(self.data)] = self.data
+            return len(self.data)
+
+    request = wire(rtnl.new_addr(5, "198.18.0.2/24"))
+    ack = struct.pack("=IHHIIi", 36, NLMSG_ERROR, NLM_F_CAPPED, 11, 0, 0) + struct.pack("=IHHII", 16, 0, 0, 11, 0)
+    answer = ifinfmsg()
+    answer["header"].update(type=RTM_NEWLINK, sequence_number=12)
+    answer["index"] = 42
+    answer.encode()
+    error = kernel_error(struct.pack("=IHHII", 16, 0, 0, 13, 0) + request[16:], -errno.EEXIST, b"")
+    channel = rtnl.Channel.__new__(rtnl.Channel)
+    channel.sock, channel._buf, channel._parser = Sock(error + bytes(answer.data) + ack), bytearray(1 << 16), rtnl.Answers()
+    done, link, failed = channel._answers(11, 3)
+    assert done is None and rtnl.link_index(link) == 42 and isinstance(failed, FileExistsError)
