@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import errno
 import multiprocessing
+import os
 import resource
 import select
 import socket
@@ -324,10 +325,12 @@ def backlog(lab, p: dict) -> None:
 
 
 # --- §9.5: long connections instead of short ones ------------------------------------
-def echo(listener: socket.socket, seconds: float, spent=None) -> int:
+def echo(listener: socket.socket, seconds: float, spent=None, cpu: int | None = None) -> int:
     """Answer each request; with ``spent`` (a shared integer), keep there the CPU ns the
     serving has cost since the first connection arrived — not the fork's start-up, whose
     copy-on-write faults on this VM can outweigh the whole measured window."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     served, start = 0, None
     for conn in accepted(listener, seconds):
         start = start or time.process_time_ns()
@@ -340,8 +343,10 @@ def echo(listener: socket.socket, seconds: float, spent=None) -> int:
     return served
 
 
-def requests(addr: tuple[str, int], seconds: float, reconnect: bool) -> tuple[int, int]:
+def requests(addr: tuple[str, int], seconds: float, reconnect: bool, cpu: int | None = None) -> tuple[int, int]:
     """(requests done, this process's CPU ns meanwhile)."""
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     done, sock, t0, cpu0 = 0, None, time.perf_counter(), time.process_time_ns()
     while time.perf_counter() - t0 < seconds:
         if sock is None:
@@ -361,19 +366,23 @@ def long_connections(lab, p: dict) -> None:
     judged by the CPU a request costs — client and server (their own clocks) and ksoftirqd —
     and by requests/s. Requests/s alone is mostly wake-ups on this 2-CPU VM: each request
     wakes the other end on the other CPU, new connection or not, and when the machine is
-    loaded the wait for a CPU hides the handshake (the ratio read 1.03 then, 1.8–2 quiet)."""
-    rounds = int(p["rounds"])
+    loaded the wait for a CPU hides the handshake (the ratio read 1.03 then, 1.8–2 quiet).
+    Both ends share one CPU: on two, every request wakes the other CPU (an IPI, and on this
+    nested VM a costly exit), which charged 30–40 µs of CPU to each end of a request on one
+    connection — as much as a handshake — in about half the runs."""
+    rounds, cpu_id = int(p["rounds"]), min(os.sched_getaffinity(0))
     seconds, rates, cpu = float(p["rr_seconds"]) / rounds, {True: [], False: []}, {True: [], False: []}
     parts: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
-    lab.step(f"a new connection per request, then one connection, {seconds:g} s each, {rounds} rounds")
+    lab.step(f"a new connection per request, then one connection, {seconds:g} s each, {rounds} rounds, "
+             f"client and server on CPU{cpu_id}")
     for _ in range(rounds):
         for reconnect in (True, False):
             listener, addr = listen(lab, 1024)
             spent = SHARED.Value("q", 0, lock=False)
-            server = lab.spawn("server", echo, listener, SERVER_BOUND, spent)
+            server = lab.spawn("server", echo, listener, SERVER_BOUND, spent, cpu_id)
             listener.close()
             softirq_ns = procfs.ksoftirqd_ns()
-            done, client_ns = lab.call("client", requests, addr, seconds, reconnect, timeout=seconds + 30)
+            done, client_ns = lab.call("client", requests, addr, seconds, reconnect, cpu_id, timeout=seconds + 30)
             softirq_ns = procfs.ksoftirqd_ns() - softirq_ns
             server_ns = spent.value
             server.stop()
