@@ -121,7 +121,7 @@ def _someone_elses(lab: str) -> bool:
 def fresh_compile_cache(tmp_path_factory):
     """Labs' C helpers compile into a cache of this run's own: a binary some earlier run
     left in ~/.cache never stands in for a compile this machine could not do."""
-    from netlab.labs import cbuild
+    from netlab import cbuild
 
     old = os.environ.get(cbuild.CACHE_ENV)
     os.environ[cbuild.CACHE_ENV] = str(tmp_path_factory.mktemp("netlab-cache"))

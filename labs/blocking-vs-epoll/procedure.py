@@ -10,7 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-from netlab.labs import cbuild, helper, tasks
+from netlab import cbuild
+from netlab.labs import helper, tasks
 
 HERE = Path(__file__).resolve().parent
 SERVERS = {"threads": "C, thread per connection",  # each blocked in read()

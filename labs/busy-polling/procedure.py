@@ -7,7 +7,8 @@ import shutil
 import statistics
 from pathlib import Path
 
-from netlab.labs import cbuild, helper
+from netlab import cbuild
+from netlab.labs import helper
 
 HERE = Path(__file__).resolve().parent
 SIZE = 64  # request and response bytes

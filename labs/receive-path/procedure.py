@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 
 from netlab.backend import procfs
-from netlab.labs import cbuild
+from netlab import cbuild
 from netlab.labs.context import LabSkipped
 
 SNDBUF = 64 << 20  # the burst's datagrams all fit in flight (a veth charges them to the sender until freed)

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from netlab.backend import procfs
-from netlab.labs import cbuild
+from netlab import cbuild
 
 CHUNK = 65536  # bytes per send() of the bulk transfers
 OFFLOADS = {"TSO": ("tso", "on", "gso", "on"), "GSO only": ("tso", "off", "gso", "on"),

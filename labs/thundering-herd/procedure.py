@@ -7,7 +7,8 @@ import statistics
 import time
 from pathlib import Path
 
-from netlab.labs import cbuild, helper, tasks
+from netlab import cbuild
+from netlab.labs import helper, tasks
 
 HERE = Path(__file__).resolve().parent
 MODES = {"accept": "accept() on one listener",

@@ -15,7 +15,7 @@ import time
 from collections.abc import Iterator
 
 from netlab.backend import procfs
-from netlab.labs import cbuild
+from netlab import cbuild
 
 METHODS = ("read_write", "mmap_write", "sendfile", "splice", "msg_zerocopy")
 GIB = 1 << 30

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from netlab.errors import NetlabError
-from netlab.labs import cbuild
+from netlab import cbuild
 
 
 def test_compiled_once_and_runs(tmp_path, monkeypatch):

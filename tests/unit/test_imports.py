@@ -16,7 +16,7 @@ PACKAGE = ROOT / "netlab"
 # import its own layer and those below, never one above.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("netlab.errors", "netlab.names", "netlab.step", "netlab.signals", "netlab.ui", "netlab.limits",
-              "netlab.source")),
+              "netlab.source", "netlab.cbuild")),
     ("model", ("netlab.values", "netlab.model", "netlab.problems")),
     ("backend", ("netlab.backend",)),
     ("kinds", ("netlab.kinds",)),

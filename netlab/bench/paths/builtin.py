@@ -3,11 +3,13 @@ entering its own node; return what both counted and what the window cost."""
 
 from __future__ import annotations
 
+import functools
 import json
 import sys
 
-from netlab.bench.paths import counters, launch
+from netlab.bench.paths import cloop, counters, launch
 from netlab.bench.paths.launch import EngineError, Ends
+from netlab.errors import NetlabError
 
 RR_SIZE = 64  # request and response bytes (sockperf's -m gets the same)
 STREAM_BUFFER = 128 * 1024  # bytes per send()/recv(), iperf3's default -l for TCP
@@ -29,6 +31,9 @@ def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracep
     ``spin``, both ends of rr and crr busy-wait instead of sleeping (stream always blocks)."""
     size = STREAM_BUFFER if metric == "stream" else RR_SIZE
     common = ["--mode", metric, "--size", str(size)] + (["--spin"] if spin and metric != "stream" else [])
+    loop = spin and metric == "rr" and spin_loop()
+    if loop:
+        common += ["--spin-lib", loop]
     server = client = None
     try:
         # the engine itself enters the node (setns at start), so it is started as a plain process
@@ -48,7 +53,18 @@ def measure(ends: Ends, metric: str, seconds: float, warmup: float = 0.3, tracep
         launch.stop(server)
     out = summarize(metric, c, s)
     out["wait"] = "spin" if spin and metric != "stream" else "block"
+    if spin and metric == "rr":
+        out["spin_loop"] = "C" if loop else "Python"
     return out
+
+
+@functools.cache
+def spin_loop() -> str | None:
+    """The C spin loop's library, built once; None (Python spins, with a note) where no compiler is."""
+    try:
+        return cloop.build()
+    except NetlabError:
+        return None
 
 
 def _last_json(out: bytes) -> dict:

@@ -17,7 +17,8 @@ then both their counts at the end. Modes (TCP, TCP_NODELAY for rr and crr):
 ``--spin`` (rr and crr): both ends wait by spinning on non-blocking receives
 (and the server on a non-blocking accept) instead of sleeping in the kernel,
 so no wake-up sits in the round trip — for a VM whose idle CPUs halt and
-cannot be held polling. Stream always blocks: it waits for buffer space, not
+cannot be held polling. rr's spin loop runs in C (cloop, ``--spin-lib``) where it could
+be built: Python's own turn of the loop would sit in every round trip. Stream always blocks: it waits for buffer space, not
 for the other end, and iperf3, its reference, cannot spin.
 
 The client runs a warm-up first (discarded), then brackets the measured window
@@ -39,7 +40,7 @@ import time
 from collections.abc import Callable
 
 from netlab.backend import netns
-from netlab.bench.paths import counters, stats, tracepoints
+from netlab.bench.paths import cloop, counters, stats, tracepoints
 
 LINGER_RST = struct.pack("ii", 1, 0)
 IP_MTU = 14  # linux/in.h
@@ -88,9 +89,13 @@ def receiver(sock: socket.socket, spin: bool) -> Callable[[memoryview | bytearra
 
 
 # -- server ----------------------------------------------------------------------
-def serve_rr(lst: socket.socket, size: int, spin: bool = False) -> dict:
+def serve_rr(lst: socket.socket, size: int, spin: bool = False, loop: cloop.Loop | None = None) -> dict:
     conn, _ = lst.accept()
     conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if loop is not None:  # --spin with the C loop
+        count = loop.server(conn)
+        conn.close()
+        return {"transactions": count, "bytes": count * size}
     buf = bytearray(size)
     view = memoryview(buf)
     recv_into, sendall = receiver(conn, spin), conn.sendall
@@ -212,9 +217,18 @@ def client_rr(args) -> dict:
     size = args.size
     msg, buf = bytes(i % 256 for i in range(size)), bytearray(size)
     view = memoryview(buf)
-    sendall, recv_into, clock = sock.sendall, receiver(sock, args.spin), time.perf_counter_ns
+    sendall, clock = sock.sendall, time.perf_counter_ns
+    loop = cloop.Loop(args.spin_lib, size) if args.spin and args.spin_lib else None
+    recv_into = None if loop else receiver(sock, args.spin)
+
+    def timed(lat: array.array, n: int, deadline: int) -> int:
+        if loop:
+            return n + loop.client(sock, msg, deadline, lat, n)
+        return _rr_timed(sendall, recv_into, view, msg, buf, size, lat, n, deadline, clock)
 
     def untimed(deadline: int) -> int:
+        if loop:
+            return loop.client(sock, msg, deadline)
         n = 0
         while True:
             sendall(msg)
@@ -231,10 +245,10 @@ def client_rr(args) -> dict:
     n = 0
     with Window(args.server_pid) as window:
         deadline = clock() + int(args.seconds * 1e9)
-        n = _rr_timed(sendall, recv_into, view, msg, buf, size, lat, n, deadline, clock)
+        n = timed(lat, n, deadline)
         while clock() < deadline:  # the array filled up before the time did
             lat.extend(array.array("q", bytes(8 * len(lat))))
-            n = _rr_timed(sendall, recv_into, view, msg, buf, size, lat, n, deadline, clock)
+            n = timed(lat, n, deadline)
     events = count_events(args, untimed)
     mtu = sock.getsockopt(socket.IPPROTO_IP, IP_MTU)
     sock.close()
@@ -348,6 +362,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
     ap.add_argument("--tracepoint", action="store_true")
     ap.add_argument("--event-seconds", type=float, default=0.25)
     ap.add_argument("--spin", action="store_true", help="rr, crr: busy-wait on non-blocking receives")
+    ap.add_argument("--spin-lib", help="rr with --spin: the C loop's shared library (cloop.build())")
     return ap.parse_args(argv)
 
 
@@ -372,7 +387,11 @@ def run(args: argparse.Namespace) -> dict:
         lst.bind((args.bind, args.port))
         lst.listen(512)
         emit({"ready": lst.getsockname()[1], "pid": os.getpid()})
-        result = SERVE[args.mode](lst, args.size, args.spin and args.mode != "stream")
+        spin = args.spin and args.mode != "stream"
+        if spin and args.mode == "rr" and args.spin_lib:
+            result = serve_rr(lst, args.size, spin, cloop.Loop(args.spin_lib, args.size))
+        else:
+            result = SERVE[args.mode](lst, args.size, spin)
         lst.close()
         return result
     return CLIENT[args.mode](args)

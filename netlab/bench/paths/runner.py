@@ -94,6 +94,10 @@ def run(opts: Options, table: Mapping[str, PathDef] = definitions.PATHS, progres
                          "waking it can outweigh a hop")
         if spin:
             notes.append(f"rr and crr spin: {env['wait']['why']}; stream blocks, as iperf3 does")
+            env["wait"]["rr_loop"] = "C (spin.c)" if builtin.spin_loop() else "Python"
+            if env["wait"]["rr_loop"] == "Python":
+                notes.append("rr spins in Python (no C compiler: install gcc, `make install`): its ~1 µs a turn "
+                             "sits in every round trip")
         calibration = _calibrate(ends, opts, engine_names, metrics, spin)
         for r in range(opts.rounds):
             names_ = list(ends)

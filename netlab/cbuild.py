@@ -1,7 +1,8 @@
-"""Build a lab's C helper from source with the system compiler, once per source.
+"""Build a C helper from source with the system compiler, once per source.
 
-Some labs need a tight loop where Python's own cost (about a microsecond per call)
-would hide the kernel's. Their C sources live beside the lab (``labs/<lab>/*.c``);
+Some labs, and bench paths' spin loop, need a tight loop where Python's own cost
+(about a microsecond per call) would hide the kernel's. Their C sources live beside
+the lab (``labs/<lab>/*.c``) or the module (``netlab/bench/paths/spin.c``);
 this compiles one into a cache keyed by the hash of the source, of the headers
 beside it (which it may include as "x.h") and of the flags, so a run pays for
 compiling only the first time. The compiler (gcc, from
@@ -39,8 +40,9 @@ def _key(text: bytes, cc: str, libs: tuple[str, ...]) -> str:
     return hashlib.sha256(text + "\0".join((*FLAGS, *libs, who)).encode()).hexdigest()[:16]
 
 
-def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
-    """The path of an executable compiled from ``source`` (a .c file); compiled if not cached."""
+def build(source: Path, libs: tuple[str, ...] = (), shared: bool = False) -> Path:
+    """The path of an executable (``shared``: a shared library, for ctypes) compiled from
+    ``source`` (a .c file); compiled if not cached."""
     source = Path(source)
     try:
         text = source.read_bytes()
@@ -50,13 +52,14 @@ def build(source: Path, libs: tuple[str, ...] = ()) -> Path:
     if cc is None:  # looked up first: a binary cached earlier does not hide a machine without a compiler
         raise NetlabError(f"C helper {source.name} needs a C compiler: install gcc (`make install`)")
     headers = b"".join(h.read_bytes() for h in sorted(source.parent.glob("*.h")))  # what "x.h" includes find
-    key = _key(text + headers, cc, libs)
-    out = cache_dir() / f"{source.parent.name}-{source.stem}-{key}"  # e.g. thundering-herd-herd-<key>
+    extra = ("-shared", "-fPIC") if shared else ()
+    key = _key(text + headers, cc, libs + extra)
+    out = cache_dir() / f"{source.parent.name}-{source.stem}-{key}{'.so' if shared else ''}"  # e.g. thundering-herd-herd-<key>
     if out.exists():
         return out
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + f".{os.getpid()}.tmp")
-    done = subprocess.run([cc, *FLAGS, "-o", str(tmp), str(source), *(f"-l{lib}" for lib in libs)],
+    done = subprocess.run([cc, *FLAGS, *extra, "-o", str(tmp), str(source), *(f"-l{lib}" for lib in libs)],
                           capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         tmp.unlink(missing_ok=True)
