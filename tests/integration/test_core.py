@@ -102,6 +102,26 @@ def test_ipv6_addresses_from_a_pool(build, lab_name):
     assert ping(lab_name, "a", addr)
 
 
+def test_ipv6_crosses_a_bridge_whose_ports_have_none(build, lab_name):
+    """netlab makes a bridge's ports without IPv6 (they hand every frame to the bridge):
+    the hosts' IPv6 still crosses it, and the switch holds no IPv6 address on a port."""
+    topo = build('pools:\n  lan: {ipv4: 198.19.0.0/16, prefix: 24, ipv6: "2001:2::/48", prefix6: 64}\n'
+                 "nodes: {sw: {}, h1: {}, h2: {}}\nbridges:\n  br0: {node: sw, members: [h1:eth0, h2:eth0]}\n")
+    addr = topo.address_of("h2", version=6)
+    deadline = time.time() + 5  # IPv6 duplicate address detection takes a moment
+    while time.time() < deadline and not ping(lab_name, "h1", addr):
+        time.sleep(0.3)
+    assert ping(lab_name, "h1", addr)
+    links = json.loads(nodeexec.run(lab_name, "sw", ["ip", "-j", "link", "show", "master", "br0"], capture=True).stdout)
+    ports = [link["ifname"] for link in links]
+    assert len(ports) == 2
+    for port in ports:
+        off = nodeexec.run(lab_name, "sw", ["cat", f"/proc/sys/net/ipv6/conf/{port}/disable_ipv6"], capture=True)
+        assert off.stdout.strip() == b"1", port
+        shown = nodeexec.run(lab_name, "sw", ["ip", "-j", "-6", "addr", "show", "dev", port], capture=True).stdout
+        assert not any(a.get("addr_info") for a in json.loads(shown or b"[]")), shown
+
+
 def test_sysctls_and_forwarding_stay_inside_the_node(build, lab_name):
     before = Path("/proc/sys/net/ipv4/ip_forward").read_text()
     build("nodes:\n  r: {forwarding: true, sysctls: {net.ipv4.tcp_syncookies: 0}}\n  h: {}\nlinks: [[r, h]]\n")
