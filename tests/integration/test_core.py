@@ -92,14 +92,19 @@ def test_rate_limit_caps_a_tcp_stream(build, lab_name):
     assert 8e6 < rate < 26e6, f"{rate / 1e6:.1f} Mbit/s"
 
 
+def ping_soon(lab: str, node: str, addr: str, seconds: float = 5) -> bool:
+    """A ping from ``node`` answered within ``seconds``: IPv6 duplicate address detection takes a moment."""
+    deadline = time.time() + seconds
+    while time.time() < deadline and not ping(lab, node, addr):
+        time.sleep(0.3)
+    return ping(lab, node, addr)
+
+
 def test_ipv6_addresses_from_a_pool(build, lab_name):
     topo = build('pools:\n  p2p: {ipv4: 198.19.0.0/16, prefix: 30, ipv6: "2001:2::/48", prefix6: 64}\n'
                  "nodes: {a: {}, b: {}}\nlinks: [[a, b]]\n")
     addr = topo.address_of("b", version=6)
-    deadline = time.time() + 5  # IPv6 duplicate address detection takes a moment
-    while time.time() < deadline and not ping(lab_name, "a", addr):
-        time.sleep(0.3)
-    assert ping(lab_name, "a", addr)
+    assert ping_soon(lab_name, "a", addr)
 
 
 def test_ipv6_crosses_a_bridge_whose_ports_have_none(build, lab_name):
@@ -108,10 +113,7 @@ def test_ipv6_crosses_a_bridge_whose_ports_have_none(build, lab_name):
     topo = build('pools:\n  lan: {ipv4: 198.19.0.0/16, prefix: 24, ipv6: "2001:2::/48", prefix6: 64}\n'
                  "nodes: {sw: {}, h1: {}, h2: {}}\nbridges:\n  br0: {node: sw, members: [h1:eth0, h2:eth0]}\n")
     addr = topo.address_of("h2", version=6)
-    deadline = time.time() + 5  # IPv6 duplicate address detection takes a moment
-    while time.time() < deadline and not ping(lab_name, "h1", addr):
-        time.sleep(0.3)
-    assert ping(lab_name, "h1", addr)
+    assert ping_soon(lab_name, "h1", addr)
     links = json.loads(nodeexec.run(lab_name, "sw", ["ip", "-j", "link", "show", "master", "br0"], capture=True).stdout)
     ports = [link["ifname"] for link in links]
     assert len(ports) == 2
