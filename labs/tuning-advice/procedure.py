@@ -371,8 +371,8 @@ def long_connections(lab, p: dict) -> None:
     nested VM a costly exit), which charged 30–40 µs of CPU to each end of a request on one
     connection — as much as a handshake — in about half the runs."""
     rounds, cpu_id = int(p["rounds"]), min(os.sched_getaffinity(0))
-    seconds, rates, cpu = float(p["rr_seconds"]) / rounds, {True: [], False: []}, {True: [], False: []}
-    parts: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}
+    seconds, rates = float(p["rr_seconds"]) / rounds, {True: [], False: []}
+    parts: dict[bool, list[tuple[float, float, float]]] = {True: [], False: []}  # client, server, ksoftirqd µs
     lab.step(f"a new connection per request, then one connection, {seconds:g} s each, {rounds} rounds, "
              f"client and server on CPU{cpu_id}")
     for _ in range(rounds):
@@ -387,9 +387,8 @@ def long_connections(lab, p: dict) -> None:
             server_ns = spent.value
             server.stop()
             rates[reconnect].append(done / seconds)
-            cpu[reconnect].append((client_ns + server_ns + softirq_ns) / 1e3 / max(done, 1))
-            parts[reconnect].append((client_ns / 1e3 / max(done, 1), server_ns / 1e3 / max(done, 1),
-                                     softirq_ns / 1e3 / max(done, 1)))
+            parts[reconnect].append(tuple(ns / 1e3 / max(done, 1) for ns in (client_ns, server_ns, softirq_ns)))
+    cpu = {reconnect: [sum(each) for each in rounds_] for reconnect, rounds_ in parts.items()}
     rate_each = [long / short for short, long in zip(rates[True], rates[False])]
     cpu_each = [short / long for short, long in zip(cpu[True], cpu[False])]
     for name, values, unit, what in (

@@ -17,9 +17,10 @@ then both their counts at the end. Modes (TCP, TCP_NODELAY for rr and crr):
 ``--spin`` (rr and crr): both ends wait by spinning on non-blocking receives
 (and the server on a non-blocking accept) instead of sleeping in the kernel,
 so no wake-up sits in the round trip — for a VM whose idle CPUs halt and
-cannot be held polling. rr's spin loop runs in C (cloop, ``--spin-lib``) where it could
-be built: Python's own turn of the loop would sit in every round trip. Stream always blocks: it waits for buffer space, not
-for the other end, and iperf3, its reference, cannot spin.
+cannot be held polling. rr's spin loop runs in C (cloop, ``--spin-lib``) where
+it could be built: Python's own turn of the loop would sit in every round trip.
+Stream always blocks: it waits for buffer space, not for the other end, and
+iperf3, its reference, cannot spin.
 
 The client runs a warm-up first (discarded), then brackets the measured window
 with /proc snapshots (Window), then, with ``--tracepoint``, counts tracepoint
