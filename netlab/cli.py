@@ -8,7 +8,7 @@ import subprocess
 import sys
 from collections.abc import Iterator, MutableMapping
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from typer.core import TyperGroup
@@ -82,7 +82,8 @@ TOPOLOGY = typer.Argument(..., help="A topology file, - for standard input, or a
 
 
 @app.command()
-def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
+@ui.reader
+def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> Any:
     """Check a topology file; report every problem as file:line:col: field: message."""
     topo = loader.load(topology)
     if as_json:
@@ -91,10 +92,12 @@ def validate(topology: Path = TOPOLOGY, as_json: bool = JSON) -> None:
         spread = sharing.spread(topo)
         over = f" over hosts {', '.join(spread)}" if len(spread) > 1 else ""
         ui.out.print(f"{topo.source}: ok (lab {topo.name}, {len(topo.nodes)} nodes{over})", highlight=False)
+    return topo  # a reader's answer outlives it (ui.reader)
 
 
 @app.command()
-def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> None:
+@ui.reader
+def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = JSON) -> Any:
     """Print the ordered steps `up` would take; nothing is changed. A lab spread over
     hosts: each host's share (--host: that one only)."""
     from netlab import plan as planning
@@ -107,12 +110,13 @@ def plan(topology: Path = TOPOLOGY, host: Optional[str] = HOST, as_json: bool = 
         out = {h: [dict(s.to_json(), text=t) for s, t in zip(p.steps, p.lines())] for h, p in shares}
         ui.emit_json({"lab": topo.name, "steps": out[hosts[0]]} if len(out) == 1 and host else
                      {"lab": topo.name, "steps": out[None]} if None in out else {"lab": topo.name, "hosts": out})
-        return
+        return shares
     for h, the_plan in shares:
         if h is not None:
             print(f"# host {h} ({topo.hosts[h].underlay}): {sharing.summary(topo, h)}")
         for i, line in enumerate(the_plan.lines(), 1):
             print(f"{i:4d}  {line}")
+    return shares  # a reader's answer outlives it (ui.reader)
 
 
 @app.command()
@@ -308,4 +312,5 @@ ui.report_errors(app)  # every command (plug-ins: as they are registered): error
 
 
 def main() -> None:
+    ui.PROGRAM = True
     app()

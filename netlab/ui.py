@@ -91,15 +91,42 @@ def reporting(command: Callable) -> Callable:
     @functools.wraps(command)
     def reported(*args: Any, **kwargs: Any) -> Any:
         try:
-            return command(*args, **kwargs)
+            result = command(*args, **kwargs)
         except Exception as exc:
             if not (isinstance(exc, NetlabError) or _kernel_error(exc)):
                 raise
             as_json = bool(kwargs.get("as_json"))
-            fail(exc if isinstance(exc, NetlabError) else NetlabError(describe(exc)), as_json, exit_code(exc))
+            try:
+                fail(exc if isinstance(exc, NetlabError) else NetlabError(describe(exc)), as_json, exit_code(exc))
+            except typer.Exit as done:
+                _end_now_if_reader(command, done.exit_code)
+                raise
+        _end_now_if_reader(command, 0)
+        return result
 
     reported.__netlab_reporting__ = True  # type: ignore[attr-defined]
     return reported
+
+
+PROGRAM = False  # set by netlab.cli.main: this is the `netlab` program, not a test's CliRunner
+
+
+def reader(command: Callable) -> Callable:
+    """Mark a command that only reads and answers (validate, plan): run as the `netlab`
+    program, its process ends as soon as its answer is written. Freeing a multi-MB
+    topology's million objects at interpreter exit took ~0.12 s of a 3.5 MB file's
+    1.36 s (median of 6, one run); such a command holds no resource that needs an
+    orderly exit (mypy ends the same way).
+    The command returns what it read, so that it is still held when the process ends."""
+    command.__netlab_reader__ = True  # type: ignore[attr-defined]
+    return command
+
+
+def _end_now_if_reader(command: Callable, code: int) -> None:
+    if PROGRAM and getattr(command, "__netlab_reader__", False):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def report_errors(app: typer.Typer) -> None:

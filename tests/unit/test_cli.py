@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -61,3 +63,29 @@ def test_down_needs_a_lab_or_all():
     result = runner.invoke(app, ["down"])
     assert result.exit_code != 0
     assert "give a lab name or --all" in result.output
+
+
+_PROGRAM = """
+import atexit, sys
+atexit.register(lambda: sys.stdout.write("atexit ran\\n"))
+sys.argv = ["netlab", *sys.argv[1:]]
+from netlab.cli import main
+main()
+"""
+
+
+def test_a_reader_command_ends_its_process_with_its_answer_written(tmp_path):
+    """validate and plan, run as the program, skip the interpreter's teardown (no atexit
+    handler runs) yet write their whole answer to a pipe and keep their exit code."""
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: lab\nnodes: 5\n")
+    runs = {args: subprocess.run([sys.executable, "-c", _PROGRAM, *args], capture_output=True, text=True, check=False)
+            for args in (("validate", str(TOPOS / "nat.yaml"), "--json"), ("validate", str(bad), "--json"),
+                         ("plan", str(TOPOS / "nat.yaml")))}
+    ok, wrong, planned = runs.values()
+    assert ok.returncode == 0 and json.loads(ok.stdout)["ok"] is True
+    assert wrong.returncode == 2 and json.loads(wrong.stdout)["problems"][0]["field"] == "nodes"
+    assert planned.returncode == 0 and "ip netns add nl.nat.gw" in planned.stdout
+    assert not any("atexit ran" in r.stdout for r in runs.values())
+    listed = subprocess.run([sys.executable, "-c", _PROGRAM, "schema"], capture_output=True, text=True, check=False)
+    assert listed.returncode == 0 and listed.stdout.rstrip().endswith("atexit ran")  # any other command exits as usual

@@ -174,7 +174,7 @@ def test_reading_a_topology_loads_no_backend(tmp_path):
     topo = tmp_path / "t.yaml"
     topo.write_text("name: t\nnodes: {a: {}, b: {}}\nlinks: [[a, b]]\n")
     script = ("import sys\nfrom netlab import cli\nsys.argv = ['netlab', 'validate', sys.argv[1]]\n"
-              "try:\n    cli.main()\nexcept SystemExit:\n    pass\n"
+              "try:\n    cli.app()\nexcept SystemExit:\n    pass\n"
               "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in ('netlab', 'pyroute2', 'rich'))))")
     done = subprocess.run([sys.executable, "-c", script, str(topo)], capture_output=True, text=True, check=True,
                           cwd=ROOT)
