@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from netlab.model import Pool
 from netlab.problems import dotted as _dotted
+from netlab.values import v4_interface
 
 Path = tuple
 Errors = list[tuple[Path, str]]
@@ -135,14 +136,14 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
             if subnet is None:
                 continue
             free = (h for h in subnet.hosts() if (version, int(h)) not in seen)
-            make = ipaddress.IPv4Interface if version == 4 else ipaddress.IPv6Interface
+            make = v4_interface if version == 4 else lambda ip, plen: ipaddress.IPv6Interface((ip, plen))
             for where in auto:
                 host = next(free, None)
                 if host is None:
                     errors.append((seg.where, f"subnet {subnet} has no free address left for {_dotted(where)}"))
                     break
                 seen[version, int(host)] = where
-                out[where] += (make((int(host), subnet.prefixlen)),)  # 3x faster than parsing text
+                out[where] += (make(int(host), subnet.prefixlen),)
     return out
 
 

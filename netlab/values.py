@@ -48,15 +48,52 @@ _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _V4_INTERFACE = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9])")
 
 
+_V4_NETWORKS: dict[tuple[int, int], ipaddress.IPv4Network] = {}  # the two ends of a /30 share theirs
+
+
+def _v4_interface_made(ip: int, plen: int) -> ipaddress.IPv4Interface:
+    """``IPv4Interface((ip, plen))`` with its attributes set directly, and its network shared
+    with other interfaces on it: the constructor parses its argument again and builds two
+    addresses and a network, ~10 µs, a third of checking 20,000 links. It is used only if
+    it makes what the constructor makes (checked below, and by tests/unit/test_values.py)."""
+    mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+    key = (ip & mask, plen)
+    network = _V4_NETWORKS.get(key)
+    if network is None:
+        if len(_V4_NETWORKS) >= 1 << 16:
+            _V4_NETWORKS.clear()
+        network = _V4_NETWORKS[key] = ipaddress.IPv4Network(key)
+    made = object.__new__(ipaddress.IPv4Interface)
+    made._ip = ip
+    made.network, made.netmask, made._prefixlen = network, network.netmask, plen
+    return made
+
+
+def _same_as_constructor(make: Any) -> bool:
+    try:
+        for ip, plen in ((0xC6120001, 30), (0xC6120001, 32), (0xC6120001, 31), (0, 0), (0xFFFFFFFF, 8)):
+            mine, theirs = make(ip, plen), ipaddress.IPv4Interface((ip, plen))
+            if (mine != theirs or vars(mine) != vars(theirs) or hash(mine) != hash(theirs)
+                    or str(mine) != str(theirs) or mine.ip != theirs.ip):
+                return False
+        return True
+    except Exception:  # another Python's ipaddress, built differently
+        return False
+
+
+v4_interface = (_v4_interface_made if _same_as_constructor(_v4_interface_made)
+                else lambda ip, plen: ipaddress.IPv4Interface((ip, plen)))
+
+
 def _interface(value: Any) -> Interface:
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value
     text = _text(value, "an address with a prefix length (e.g. 198.18.0.1/24)")
     if "/" not in text:
         raise ValueError(f"{text!r} needs a prefix length (e.g. 198.18.0.1/24)")
-    if _V4_INTERFACE.fullmatch(text):  # the common case, twice as fast as ip_interface's parser
+    if _V4_INTERFACE.fullmatch(text):  # the common case, much faster than ip_interface's parser
         address, _, plen = text.partition("/")
-        return ipaddress.IPv4Interface((int.from_bytes(socket.inet_aton(address), "big"), int(plen)))
+        return v4_interface(int.from_bytes(socket.inet_aton(address), "big"), int(plen))
     try:
         return ipaddress.ip_interface(text)
     except ValueError:
