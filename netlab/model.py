@@ -190,7 +190,8 @@ class NodeSpec(Strict):
     kind: str = "netns"
     host: str | None = Field(default=None, description="the machine (one of `hosts`) the node is built on")
     forwarding: bool = False
-    sysctls: dict[SysctlKey, SysctlValue] = {}
+    # a factory: pydantic deep-copies a default {} for every node (~2 µs each, 20,000 nodes)
+    sysctls: dict[SysctlKey, SysctlValue] = Field(default_factory=dict, json_schema_extra={"default": {}})
     routes: tuple[Route, ...] = ()
     nat: tuple[NatRule, ...] = ()
     exec: tuple[str, ...] = ()

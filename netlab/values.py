@@ -56,17 +56,20 @@ def _v4_interface_made(ip: int, plen: int) -> ipaddress.IPv4Interface:
     with other interfaces on it: the constructor parses its argument again and builds two
     addresses and a network, ~10 µs, a third of checking 20,000 links. It is used only if
     it makes what the constructor makes (checked below, and by tests/unit/test_values.py)."""
-    mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
-    key = (ip & mask, plen)
+    key = (ip & _V4_MASKS[plen], plen)
     network = _V4_NETWORKS.get(key)
     if network is None:
         if len(_V4_NETWORKS) >= 1 << 16:
             _V4_NETWORKS.clear()
         network = _V4_NETWORKS[key] = ipaddress.IPv4Network(key)
-    made = object.__new__(ipaddress.IPv4Interface)
+    made = _new(_V4_INTERFACE_TYPE)
     made._ip = ip
-    made.network, made.netmask, made._prefixlen = network, network.netmask, plen
+    made.__dict__.update(network=network, netmask=network.netmask, _prefixlen=plen)
     return made
+
+
+_V4_MASKS = [(0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF for plen in range(33)]
+_V4_INTERFACE_TYPE, _new = ipaddress.IPv4Interface, object.__new__
 
 
 def _same_as_constructor(make: Any) -> bool:
@@ -86,14 +89,14 @@ v4_interface = (_v4_interface_made if _same_as_constructor(_v4_interface_made)
 
 
 def _interface(value: Any) -> Interface:
+    if type(value) is str and _V4_INTERFACE.fullmatch(value):  # the common case, first
+        address, _, plen = value.partition("/")
+        return v4_interface(int.from_bytes(socket.inet_aton(address), "big"), int(plen))
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value
     text = _text(value, "an address with a prefix length (e.g. 198.18.0.1/24)")
     if "/" not in text:
         raise ValueError(f"{text!r} needs a prefix length (e.g. 198.18.0.1/24)")
-    if _V4_INTERFACE.fullmatch(text):  # the common case, much faster than ip_interface's parser
-        address, _, plen = text.partition("/")
-        return v4_interface(int.from_bytes(socket.inet_aton(address), "big"), int(plen))
     try:
         return ipaddress.ip_interface(text)
     except ValueError:
@@ -120,8 +123,13 @@ def _address(value: Any) -> Address:
         raise ValueError(f"{value!r} is not an IP address (e.g. 198.18.0.1)") from None
 
 
+_ADDRESS_WORDS = {"auto", "none"}
+
+
 def _addresses(value: Any) -> Any:
     """None = assign from a pool; "none" or [] = no address; a string or a list = these."""
+    if type(value) is str and value not in _ADDRESS_WORDS:  # the common case: one address
+        return (_interface(value),)
     if value is None or value == "auto":
         return None
     if value == "none" or value is False:
