@@ -46,6 +46,7 @@ def _text(value: Any, what: str) -> str:
 
 _OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _V4_INTERFACE = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9])")
+_V4_LOOSE = re.compile(r"([0-9]+(?:\.[0-9]+){3})/([0-9]+)")
 
 
 _V4_NETWORKS: dict[tuple[int, int], ipaddress.IPv4Network] = {}  # the two ends of a /30 share theirs
@@ -97,6 +98,12 @@ def _interface(value: Any) -> Interface:
     text = _text(value, "an address with a prefix length (e.g. 198.18.0.1/24)")
     if "/" not in text:
         raise ValueError(f"{text!r} needs a prefix length (e.g. 198.18.0.1/24)")
+    wrong = _V4_LOOSE.fullmatch(text)
+    if wrong:  # IPv4 out of range: said at once (ip_interface's tries took ~25 µs, a generated file has 40,000)
+        if len(wrong[2].lstrip("0")) > 2 or int(wrong[2]) > 32:
+            raise ValueError(f"{text!r}: an IPv4 prefix length is 0..32")
+        if any(len(octet) > 3 or int(octet) > 255 for octet in wrong[1].split(".")):
+            raise ValueError(f"{text!r}: each number of an IPv4 address is 0..255")
     try:
         return ipaddress.ip_interface(text)
     except ValueError:

@@ -84,6 +84,21 @@ def test_usage_and_topology_errors_exit_2_everywhere(tmp_path):
         assert isinstance(result.exception, SystemExit), (argv, result.exception)
 
 
+def test_problems_print_as_written_every_one_on_its_line(tmp_path):
+    """Text from the file is never read as Rich markup, and every problem of many gets
+    its own line at its own place (the first through Rich, the rest as plain text)."""
+    bad = tmp_path / "bad.yaml"
+    links = "".join(f"- [{{node: a, address: 198.18.{i}.1/33}}, b]\n" for i in range(300))
+    bad.write_text("name: lab\nnodes: {a: {}, b: {}, '[red]x[/]': {}}\nlinks:\n" + links)
+    result = cli.invoke(app, ["validate", str(bad)])
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and lines[0].startswith(f"error: {bad}:2:"), result.output
+    assert "'[red]x[/]'" in lines[0], lines[0]
+    assert lines[1:] == [
+        f"{bad}:{4 + i}:14: links[{i}].endpoints[0].address: '198.18.{i}.1/33': an IPv4 prefix length is 0..32"
+        for i in range(300)], lines[1:4]
+
+
 def test_other_exceptions_are_not_swallowed():
     @ui.reporting
     def buggy(as_json: bool = False):

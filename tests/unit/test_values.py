@@ -32,3 +32,26 @@ def test_interfaces_on_one_network_share_it_and_stay_apart():
     a, b = values.v4_interface(0xC6120001, 30), values.v4_interface(0xC6120002, 30)
     assert a.network is b.network and a != b and a.ip != b.ip
     assert str(a) == "198.18.0.1/30" and str(b) == "198.18.0.2/30"
+
+
+_NUMBER = st.integers(0, 999).map(str) | st.sampled_from(["00", "01", "007", "0024", "256", "9" * 30])
+
+
+@given(st.tuples(_NUMBER, _NUMBER, _NUMBER, _NUMBER), _NUMBER)
+def test_dotted_text_is_accepted_exactly_where_ipaddress_accepts_it(octets, plen):
+    """The quick answers for an IPv4 address out of range (values._V4_LOOSE) refuse
+    nothing ipaddress accepts, and say what is out of range."""
+    text = ".".join(octets) + "/" + plen
+    try:
+        theirs = ipaddress.ip_interface(text)
+    except ValueError:
+        theirs = None
+    try:
+        mine = values._interface(text)
+    except ValueError as exc:
+        assert theirs is None, (text, exc)
+        assert text in str(exc)
+        if int(plen) > 32:
+            assert "prefix length is 0..32" in str(exc)
+        return
+    assert mine == theirs
