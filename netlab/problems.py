@@ -98,6 +98,16 @@ def _child(node: Any, part: Any) -> tuple[Any, Any] | None:
     return None
 
 
+def listed(names: Any, limit: int = 12) -> str:
+    """Some of ``names``, sorted, for a message: "a, b, c" or "a, b, … (20,000 in all)". A
+    message naming every node of a 20,000-node file, once per link that names a missing
+    one, made validating such a file run for minutes."""
+    names = sorted(names)
+    if len(names) <= limit:
+        return ", ".join(names)
+    return f"{', '.join(names[:limit])}, … ({len(names):,} in all)"
+
+
 def dotted(path: Path) -> str:
     out = ""
     for part in path:

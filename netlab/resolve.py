@@ -21,7 +21,7 @@ from netlab.errors import Problem
 from netlab.hosts import Tunnel
 from netlab.model import (DEFAULT_POOLS, Endpoint, Host, Interface, NodeSpec, Route, TopologyFile, check_ifname,
                           rate_bits)
-from netlab.problems import Locator, dotted as _dotted
+from netlab.problems import Locator, dotted as _dotted, listed
 
 Path = tuple
 Errors = list[tuple[Path, str]]
@@ -122,10 +122,12 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     errors: Errors = []
     pools = {**DEFAULT_POOLS, **topo.pools}
 
+    known: list[str] = []  # the nodes, for messages: listed once, when first needed
+
     def node_exists(name: str, where: Path) -> bool:
         if name not in nodes:
-            known = ", ".join(sorted(nodes)) or "none"
-            errors.append((where, f"no node named {name!r} (nodes: {known})"))
+            known[:] = known or [listed(nodes) or "none"]
+            errors.append((where, f"no node named {name!r} (nodes: {known[0]})"))
             return False
         return True
 
@@ -310,7 +312,7 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
                 nets = ", ".join(str(n) for n in connected) or "none"
                 errors.append((where + ("via",), f"gateway {r.via} is not on a subnet of {name} (its subnets: {nets})"))
             if r.dev is not None and r.dev not in ifaces:
-                errors.append((where + ("dev",), f"{name} has no interface {r.dev!r} (it has: {', '.join(sorted(ifaces))})"))
+                errors.append((where + ("dev",), f"{name} has no interface {r.dev!r} (it has: {listed(ifaces)})"))
             if r.to == "default":
                 if _family(r) in defaults:
                     errors.append((where + ("to",), "a second default route for the same address family"))
@@ -346,7 +348,7 @@ def _check_nodes(result: Topology, nodes: dict[str, NodeSpec], errors: Errors) -
             key = "in" if rule.type == "dnat" else "out"
             if dev not in ifaces:
                 errors.append((("nodes", name, "nat", k, key),
-                               f"{name} has no interface {dev!r} (it has: {', '.join(sorted(ifaces)) or 'none'})"))
+                               f"{name} has no interface {dev!r} (it has: {listed(ifaces) or 'none'})"))
 
 
 # net.ipv4.conf.eth0.rp_filter, net.ipv6.neigh.eth1.base_reachable_time_ms: a knob of one interface
@@ -370,7 +372,7 @@ def _check_limits(result: Topology, errors: Errors) -> None:
             dev = device_of(key)
             if dev is not None and dev not in ifaces:
                 errors.append((("nodes", name, "sysctls", key),
-                               f"{name} has no interface {dev!r} (it has: {', '.join(sorted(ifaces)) or 'none'})"))
+                               f"{name} has no interface {dev!r} (it has: {listed(ifaces) or 'none'})"))
     for br in result.bridges:
         if br.mtu is not None and br.mtu < limits.IPV6_MIN_MTU and any(a.version == 6 for a in br.addresses):
             errors.append((("bridges", br.name, "mtu"), limits.ipv6_mtu_problem(br.mtu)))

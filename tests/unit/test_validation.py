@@ -58,6 +58,24 @@ def test_endpoint_naming_a_missing_node():
     assert "no node named 'ghost' (nodes: a)" in p
 
 
+def test_many_missing_names_each_get_a_short_message():
+    """A generated file whose links name nodes renamed since, or trunks to bridges that are
+    not there: one message each, naming a few of the known names and their count (a
+    message listing all 20,000 nodes, once per link, made such a file run for minutes)."""
+    nodes = "".join(f"  m{i}: {{}}\n" for i in range(2000))
+    links = "".join(f"  - [n{i}:eth0, m{i}:eth0]\n" for i in range(2000))
+    bridges = "".join(f"  br{i}: {{node: m{i}, trunks: [nobr{i}]}}\n" for i in range(2000))
+    found = problems(f"name: lab\nnodes:\n{nodes}links:\n{links}bridges:\n{bridges}")
+    missing_nodes = [p for p in found if "no node named" in p]
+    missing_bridges = [p for p in found if "no bridge named" in p]
+    assert len(missing_nodes) == len(missing_bridges) == 2000, found[:3]
+    assert missing_nodes[7].startswith(f"topo.yaml:{2004 + 7}:6:") and "'n7'" in missing_nodes[7]
+    assert missing_nodes[0].endswith("(nodes: m0, m1, m10, m100, m1000, m1001, m1002, m1003, m1004, m1005, "
+                                     "m1006, m1007, … (2,000 in all))"), missing_nodes[0]
+    assert "'nobr5' (bridges: br0, br1, br10," in missing_bridges[5] and "(2,000 in all)" in missing_bridges[5]
+    assert max(len(p) for p in found) < 250
+
+
 def test_duplicate_yaml_key_is_an_error():
     (p,) = problems("name: lab\nnodes:\n  a: {}\n  a: {}\n")
     assert p.startswith("topo.yaml:4:") and "duplicate" in p
