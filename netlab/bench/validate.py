@@ -52,13 +52,18 @@ def chain(nodes: int) -> str:
     return topo.to_yaml()
 
 
-def hostile() -> dict[str, str]:
-    """Files of each class that once hung or crashed netlab."""
+def hostile(nodes: int = 20000) -> dict[str, str]:
+    """Files of each class that once hung or crashed netlab, or took seconds: the last two
+    are the ``nodes`` chain with one mistake repeated on every link, as a generator makes
+    it (40,000 problems took 3.2 s to report; a missing node's message listed every node)."""
     bomb = "a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
         f"{chr(98 + i)}: &{chr(98 + i)} [{', '.join(['*' + chr(97 + i)] * 10)}]\n" for i in range(8))
+    good = chain(nodes)
     return {"alias bomb (10^9 values)": bomb + "name: l\nnodes: {a: {}}\n",
             "nesting 100,000 deep": "name: l\nnodes: " + "[" * 100_000 + "]" * 100_000 + "\n",
-            "wrong types (500 nodes)": "name: l\nnodes:\n" + "".join(f"  h{i}: {i}\n" for i in range(500))}
+            "wrong types (500 nodes)": "name: l\nnodes:\n" + "".join(f"  h{i}: {i}\n" for i in range(500)),
+            "chain: every address /33": good.replace("/30\n", "/33\n"),
+            "chain: links name lost nodes": good.replace("\n  n", "\n  m", nodes)}
 
 
 def _timed(work: Callable[[], object], rounds: int) -> dict:
@@ -108,7 +113,7 @@ def run(sizes: list[int], rounds: int) -> dict:
                     "whole": _timed(lambda: loader.load(path), rounds),
                     "plan": _timed(lambda: plan.build(topo), rounds),
                     "cli": _timed(lambda: _cli(path, True), rounds)})
-        for k, (name, text) in enumerate(hostile().items()):
+        for k, (name, text) in enumerate(hostile(max(sizes, default=500)).items()):
             path = Path(tmp) / f"hostile-{k}.yaml"
             path.write_text(text)
             results["hostile"][name] = {"bytes": len(text.encode()), **_timed(lambda: _refused(text), rounds),
@@ -137,5 +142,5 @@ def register(bench_app: typer.Typer) -> None:
                          f"  whole {_fmt(r['whole'])}  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}"
                          f"  check {_fmt(r['check'])}  plan {_fmt(r['plan'])}", highlight=False)
         for name, r in results["hostile"].items():
-            ui.out.print(f"refused: {name:26} {r['bytes'] / 1e3:7.1f} kB  cli {_fmt(r['cli'])}  in-process {_fmt(r)}",
+            ui.out.print(f"refused: {name:29} {r['bytes'] / 1e3:7.1f} kB  cli {_fmt(r['cli'])}  in-process {_fmt(r)}",
                          highlight=False)
