@@ -12,6 +12,7 @@ import dataclasses
 import functools
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from netlab.errors import Problem
 from netlab.hosts import Tunnel
 from netlab.model import (DEFAULT_POOLS, Endpoint, Host, Interface, NodeSpec, Route, TopologyFile, check_ifname,
                           rate_bits)
-from netlab.problems import Locator, dotted as _dotted, listed
+from netlab.problems import Listing, Locator, dotted as _dotted
 
 Path = tuple
 Errors = list[tuple[Path, str]]
@@ -122,12 +123,11 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
     errors: Errors = []
     pools = {**DEFAULT_POOLS, **topo.pools}
 
-    known: list[str] = []  # the nodes, for messages: listed once, when first needed
+    known = Listing(nodes)
 
     def node_exists(name: str, where: Path) -> bool:
         if name not in nodes:
-            known[:] = known or [listed(nodes) or "none"]
-            errors.append((where, f"no node named {name!r} (nodes: {known[0]})"))
+            errors.append((where, f"no node named {name!r} (nodes: {known})"))
             return False
         return True
 
@@ -304,20 +304,35 @@ def _routes(topo: TopologyFile, nodes: dict[str, NodeSpec], result: Topology, do
         if not spec.routes:  # most nodes: nothing of their own to check
             continue
         connected = [a.network for i in result.interfaces(name) for a in i.addresses]
+        on_subnet = _on_any(connected)
         ifaces = {i.name for i in result.interfaces(name)} | {"lo"}
         defaults: set[int] = set()
+        nets, has = Listing((str(n) for n in connected), sort=False), Listing(ifaces)
         for k, r in enumerate(spec.routes):
             where = ("nodes", name, "routes", k)
-            if r.via is not None and not any(r.via in n for n in connected):
-                nets = ", ".join(str(n) for n in connected) or "none"
+            if r.via is not None and not on_subnet(r.via):
                 errors.append((where + ("via",), f"gateway {r.via} is not on a subnet of {name} (its subnets: {nets})"))
             if r.dev is not None and r.dev not in ifaces:
-                errors.append((where + ("dev",), f"{name} has no interface {r.dev!r} (it has: {listed(ifaces)})"))
+                errors.append((where + ("dev",), f"{name} has no interface {r.dev!r} (it has: {has})"))
             if r.to == "default":
                 if _family(r) in defaults:
                     errors.append((where + ("to",), "a second default route for the same address family"))
                 defaults.add(_family(r))
     return routes
+
+
+def _on_any(networks: list) -> Callable[[Any], bool]:
+    """Whether an address is on one of ``networks``: a set of network numbers per prefix
+    length (a router with 5,000 links and 5,000 routes took 30 s asking each network)."""
+    by_length: dict[tuple[int, int], set[int]] = {}
+    for net in networks:
+        by_length.setdefault((net.version, net.prefixlen), set()).add(int(net.network_address))
+
+    def on(address: Any) -> bool:
+        bits, number = address.max_prefixlen, int(address)
+        return any(number >> (bits - plen) << (bits - plen) in numbers
+                   for (version, plen), numbers in by_length.items() if version == address.version)
+    return on
 
 
 def _with_gateways(own: tuple[Route, ...], gateways) -> tuple[Route, ...]:
@@ -343,12 +358,12 @@ def _check_nodes(result: Topology, nodes: dict[str, NodeSpec], errors: Errors) -
         if not spec.nat:
             continue
         ifaces = {i.name for i in result.interfaces(name)}
+        has = Listing(ifaces)
         for k, rule in enumerate(spec.nat):
             dev = rule.in_ if rule.type == "dnat" else rule.out
             key = "in" if rule.type == "dnat" else "out"
             if dev not in ifaces:
-                errors.append((("nodes", name, "nat", k, key),
-                               f"{name} has no interface {dev!r} (it has: {listed(ifaces) or 'none'})"))
+                errors.append((("nodes", name, "nat", k, key), f"{name} has no interface {dev!r} (it has: {has})"))
 
 
 # net.ipv4.conf.eth0.rp_filter, net.ipv6.neigh.eth1.base_reachable_time_ms: a knob of one interface
@@ -368,11 +383,11 @@ def _check_limits(result: Topology, errors: Errors) -> None:
         if not spec.sysctls:
             continue
         ifaces = {i.name for i in result.interfaces(name)}
+        has = Listing(ifaces)
         for key in spec.sysctls:
             dev = device_of(key)
             if dev is not None and dev not in ifaces:
-                errors.append((("nodes", name, "sysctls", key),
-                               f"{name} has no interface {dev!r} (it has: {listed(ifaces) or 'none'})"))
+                errors.append((("nodes", name, "sysctls", key), f"{name} has no interface {dev!r} (it has: {has})"))
     for br in result.bridges:
         if br.mtu is not None and br.mtu < limits.IPV6_MIN_MTU and any(a.version == 6 for a in br.addresses):
             errors.append((("bridges", br.name, "mtu"), limits.ipv6_mtu_problem(br.mtu)))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from netlab.model import Bridge
-from netlab.problems import listed
+from netlab.problems import Listing
 
 Errors = list[tuple[tuple, str]]
 
@@ -32,14 +32,13 @@ def domains(bridges: Mapping[str, Bridge], errors: Errors) -> dict[str, str]:
             name = parent[name]
         return name
 
-    known: list[str] = []  # the bridges, for messages: listed once, when first needed
+    known = Listing(bridges)
     for bname, br in bridges.items():
         seen: set[str] = set()
         for k, other in enumerate(br.trunks):
             where = ("bridges", bname, "trunks", k)
             if other not in bridges:
-                known[:] = known or [listed(bridges)]
-                errors.append((where, f"no bridge named {other!r} (bridges: {known[0]})"))
+                errors.append((where, f"no bridge named {other!r} (bridges: {known})"))
                 continue
             if other == bname or other in seen:
                 errors.append((where, f"{bname} is joined to {other} " + ("twice" if other in seen else "itself")))

@@ -155,3 +155,20 @@ def test_defaults_are_inherited_and_checked():
 def test_machine_wide_sysctls_are_refused():
     (p,) = problems("name: lab\nnodes:\n  a:\n    sysctls: {fs.file-max: 100}\n")
     assert "nodes.a.sysctls" in p and "only per-namespace net.* sysctls" in p
+
+
+def test_a_router_with_thousands_of_wrong_routes_gets_short_messages():
+    """Each of 3,000 routes through a gateway on none of the router's 1,000 subnets, and each
+    through an interface it lacks, is one short message (asking every subnet for every
+    route, and listing them all in each message, took 30 s for 5,000)."""
+    leaves = "".join(f"  l{i}: {{}}\n" for i in range(1000))
+    links = "".join(f"  - [r, l{i}]\n" for i in range(1000))
+    routes = "".join(f"      - {{to: 198.18.{i // 250}.{i % 250}/32, via: 203.0.113.1}}\n"
+                     f"      - {{to: 203.0.113.0/24, dev: nosuch{i}}}\n" for i in range(1500))
+    good = "      - {to: 203.0.113.0/24, via: 198.19.3.230}\n"  # on the subnet of r's 250th link
+    found = problems(f"name: lab\nnodes:\n  r:\n    routes:\n{good}{routes}{leaves}links:\n{links}")
+    assert len(found) == 3000 and max(len(p) for p in found) < 400, found[:2]
+    assert "routes[0]" not in "\n".join(found)
+    assert found[0].startswith("topo.yaml:6:29: nodes.r.routes[1].via: gateway 203.0.113.1 is not on a subnet of r "
+                               "(its subnets: 198.19.0.0/30, 198.19.0.4/30,"), found[0]
+    assert found[0].endswith("… (1,000 in all))") and "(it has: eth0, eth1, eth10, eth100," in found[1]

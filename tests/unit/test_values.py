@@ -55,3 +55,22 @@ def test_dotted_text_is_accepted_exactly_where_ipaddress_accepts_it(octets, plen
             assert "prefix length is 0..32" in str(exc)
         return
     assert mine == theirs
+
+
+_V4_NET = st.builds(lambda ip, plen: ipaddress.ip_network((ip >> (32 - plen) << (32 - plen), plen)),
+                    st.integers(0, 2**32 - 1), st.integers(0, 32))
+_V6_NET = st.builds(lambda ip, plen: ipaddress.ip_network((ip >> (128 - plen) << (128 - plen), plen)),
+                    st.integers(0, 2**128 - 1), st.integers(0, 128))
+
+
+@given(st.lists(_V4_NET | _V6_NET, max_size=20),
+       st.integers(0, 2**32 - 1).map(ipaddress.IPv4Address) | st.integers(0, 2**128 - 1).map(ipaddress.IPv6Address),
+       st.integers(0, 19))
+def test_on_a_subnet_is_what_asking_each_network_says(networks, address, pick):
+    """resolve._on_any (a set per prefix length) against `address in network` for each."""
+    from netlab.resolve import _on_any
+
+    if networks and pick < len(networks) and networks[pick].version == address.version:
+        net = networks[pick]  # an address inside one of them, as often as not
+        address = net.network_address + int(address) % net.num_addresses
+    assert _on_any(networks)(address) == any(address in n for n in networks)
