@@ -13,7 +13,7 @@ import ipaddress
 from dataclasses import dataclass
 
 from netlab.model import Pool
-from netlab.problems import dotted as _dotted
+from netlab.problems import Listing, dotted as _dotted
 from netlab.values import v4_interface
 
 Path = tuple
@@ -105,9 +105,10 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
     # the time of addressing 20,000 links
     seen: dict[tuple[int, int], Path] = {}
     nets: list[tuple] = []  # (version, first, prefix length, segment index, last, network)
+    known = Listing(pools)
     for k, seg in enumerate(segments):
         if seg.pool not in pools:
-            errors.append((seg.where + ("pool",), f"no pool named {seg.pool!r} (pools: {', '.join(sorted(pools))})"))
+            errors.append((seg.where + ("pool",), f"no pool named {seg.pool!r} (pools: {known})"))
         seg_nets = {a.network for _, addrs in seg.slots for a in (addrs or ())}
         if seg.subnet:
             seg_nets.add(seg.subnet)
