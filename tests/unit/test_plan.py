@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from netlab import loader, plan, share
 
 TOPOS = Path(__file__).parents[2] / "topologies"
@@ -94,3 +96,22 @@ def test_one_end_comes_up_with_its_pair_and_the_other_after_the_addresses():
     assert [(u.args["peer_ns"], u.args["peer_name"]) for u in ups[:3]] == [(v.args["peer_ns"], v.args["peer_name"])
                                                                            for v in veths]
     assert max(i for i, op in enumerate(ops) if op == "addr.add") < ops.index("link.up")
+
+
+def test_an_iface_is_made_as_its_dataclass_would_make_it():
+    """resolve.Iface writes its own __init__ (for speed): its parameters are its fields,
+    in order, with their defaults, and it stays frozen and comparable."""
+    import dataclasses
+    import inspect
+
+    from netlab.resolve import Iface
+
+    fields = [(f.name, f.default) for f in dataclasses.fields(Iface)]
+    params = [(p.name, p.default if p.default is not inspect.Parameter.empty else dataclasses.MISSING)
+              for p in list(inspect.signature(Iface.__init__).parameters.values())[1:]]
+    assert params == fields
+    a = Iface("h1", "eth0", mtu=1400)
+    assert a == Iface(node="h1", name="eth0", mtu=1400) and hash(a) == hash(Iface("h1", "eth0", mtu=1400))
+    assert dataclasses.replace(a, mtu=9000).mtu == 9000 and a.mtu == 1400
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        a.mtu = 1  # type: ignore[misc]
