@@ -109,9 +109,13 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
     for k, seg in enumerate(segments):
         if seg.pool not in pools:
             errors.append((seg.where + ("pool",), f"no pool named {seg.pool!r} (pools: {known})"))
-        seg_nets = {a.network for _, addrs in seg.slots for a in (addrs or ())}
+        # each network once, by identity: hashing an IPv4Network (in Python) was a quarter
+        # of this loop, and the two ends of a link share theirs (values.v4_interface); two
+        # equal networks as two objects give one span twice, which the overlap sweep
+        # (same segment) and the allocator (nested spans merge) both ignore
+        seg_nets = {id(a.network): a.network for _, addrs in seg.slots for a in (addrs or ())}
         if seg.subnet:
-            seg_nets.add(seg.subnet)
+            seg_nets[id(seg.subnet)] = seg.subnet
         for where, addrs in seg.slots:
             for a in addrs or ():
                 ip = (a.version, int(a))
@@ -120,7 +124,7 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
                 seen[ip] = where
                 if seg.subnet and a.version == seg.subnet.version and a not in seg.subnet:
                     errors.append((where + ("address",), f"{a} is outside the segment's subnet {seg.subnet}"))
-        for net in seg_nets:
+        for net in seg_nets.values():
             version, first, last = _span(net)
             nets.append((version, first, net.prefixlen, k, last, net))
     errors += _overlaps(nets, segments)
