@@ -7,21 +7,12 @@ from typing import Optional
 import typer
 
 from netlab import ui
+from netlab.bench import sizes as bench_sizes
 
 # netlab.bench.deploy (the kernel backend, pyroute2, Mininet's driver) is imported when
 # the command runs: registering `bench deploy` costs every `netlab validate` nothing.
 
 MAX_HOSTS = 20000  # namespaces, each a mount: the machine has memory for ~60,000 (docs/bench-deploy.md)
-
-
-def _sizes(text: str) -> list[int]:
-    try:
-        sizes = [int(part.replace("_", "")) for part in text.split(",")]
-    except ValueError:
-        raise typer.BadParameter(f"{text!r}: a number of hosts, or several with commas (1000,2000,5000,10000)")
-    if not sizes or any(not 1 <= n <= MAX_HOSTS for n in sizes):
-        raise typer.BadParameter(f"{text!r}: each size from 1 to {MAX_HOSTS:,} hosts")
-    return sizes
 
 
 def _span(sp: dict, digits: int = 2) -> str:
@@ -81,7 +72,7 @@ def register(bench_app: typer.Typer) -> None:
         """Bring up and tear down big labs; seconds, time per node, kernel memory per node, ratio to ip -batch."""
         from netlab.bench import deploy
 
-        sizes = _sizes(nodes)
+        sizes = bench_sizes.parse(nodes, "--nodes", MAX_HOSTS)
         if shape not in ("star", "tree"):
             raise typer.BadParameter(f"--shape {shape!r}: star or tree")
         rounds = rounds or (3 if max(sizes) <= 1000 else 1)

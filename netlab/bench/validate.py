@@ -22,10 +22,12 @@ from pathlib import Path
 import typer
 
 from netlab import loader, plan, source, ui, yamlread
+from netlab.bench import sizes as bench_sizes
 from netlab.builder import Topology
 from netlab.errors import TopologyError
 
 SHAPES = ("star", "chain")
+MAX_NODES = 40_000  # a chain of 40,000 is ~7 MB, within what netlab reads (netlab.source.MAX_BYTES)
 
 
 def star(hosts: int) -> str:
@@ -132,7 +134,7 @@ def register(bench_app: typer.Typer) -> None:
                      as_json: bool = typer.Option(False, "--json", help="Print machine-readable JSON on stdout.")
                      ) -> None:
         """Time read, parse, check and plan of generated topologies, and the refusal of hostile ones."""
-        results = run([int(s) for s in sizes.split(",") if s.strip()], max(1, rounds))
+        results = run(bench_sizes.parse(sizes, "--sizes", MAX_NODES, "nodes", "1000,5000,20000"), max(1, rounds))
         if as_json:
             ui.emit_json(results)
             return

@@ -3,7 +3,6 @@ in a process that entered the node's namespace before scapy opened a socket."""
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Any
 
@@ -64,7 +63,7 @@ def handshake(lab: str, node: str, to: str, port: int, ack: bool = True, hold: f
 
 
 def sweep(lab: str, node: str, subnet: str, mode: str = "arp", seconds: float = 1.0) -> list[dict]:
-    net = ipaddress.ip_network(subnet, strict=False)
+    net = scope.network(subnet)
     scope.guard(lab, [str(net)], net.num_addresses, seconds)
     fn = {"arp": sweep_mod.arp_sweep, "ping": sweep_mod.ping_sweep}[mode]
     return in_node(lab, node, fn, str(net), seconds, timeout=seconds + 60)

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable
 
 from netlab import state
-from netlab.errors import NetlabError
+from netlab.errors import NetlabError, UsageError
 
 IPv4Net = ipaddress.IPv4Network
 
@@ -25,14 +25,19 @@ def lab_subnets(lab: str) -> list[IPv4Net]:
     return sorted(nets)
 
 
+def network(target: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """An address or a network given on the command line, or a NetlabError saying what it is not."""
+    try:
+        return ipaddress.ip_network(target, strict=False)
+    except ValueError:
+        raise UsageError(f"{target!r} is not an IPv4 address or network (e.g. 198.18.0.2)") from None
+
+
 def check_targets(subnets: Iterable[IPv4Net], targets: Iterable[str], lab: str = "the lab") -> None:
     """NetlabError unless every target (an address or a network) lies inside one of ``subnets``."""
     subnets = list(subnets)
     for target in targets:
-        try:
-            net = ipaddress.ip_network(target, strict=False)
-        except ValueError:
-            raise NetlabError(f"{target!r} is not an IPv4 address or network (e.g. 198.18.0.2)") from None
+        net = network(target)
         if not any(net.version == s.version and net.subnet_of(s) for s in subnets):
             inside = ", ".join(map(str, subnets)) or "none"
             raise NetlabError(f"{target} is outside {lab}'s subnets ({inside}): traffic goes to lab addresses only")

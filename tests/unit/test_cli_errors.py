@@ -78,7 +78,9 @@ def test_usage_and_topology_errors_exit_2_everywhere(tmp_path):
     bad.write_text("name: lab\nnodes: {a: {kind: nosuch}}\n")
     for argv in (["up", str(bad)], ["validate", str(bad)], ["lab", "run", "no-such-lab"],
                  ["lab", "show", "no-such-lab"], ["down"], ["bench", "paths", "--paths", "nowhere"],
-                 ["traffic", "sweep", "lab", "h1", "198.18.0.0/30", "--mode", "tcp"]):
+                 ["traffic", "sweep", "lab", "h1", "198.18.0.0/30", "--mode", "tcp"],
+                 ["traffic", "sweep", "lab", "h1", "not-a-subnet"], ["bench", "validate", "--sizes", "abc"],
+                 ["bench", "validate", "--sizes", "0"], ["bench", "deploy", "--nodes", "5x"]):
         result = cli.invoke(app, argv)
         assert result.exit_code == 2 and "Traceback" not in result.output, (argv, result.output)
         assert isinstance(result.exception, SystemExit), (argv, result.exception)
