@@ -128,7 +128,7 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
             version, first, last = _span(net)
             nets.append((version, first, net.prefixlen, k, last, net))
     errors += _overlaps(nets, segments)
-    alloc = _Allocator(pools, [(n[0], n[1], n[4]) for n in nets] + [_span(n) for n in reserved])
+    alloc = None  # made when a segment first needs it: a file with every address written needs none
     out: dict[Path, tuple] = {}
     for seg in segments:
         auto = [w for w, addrs in seg.slots if addrs is None]
@@ -136,6 +136,7 @@ def assign(segments: list[Segment], pools: dict[str, Pool], errors: Errors,
             out[where] = tuple(addrs or ())
         if not auto or seg.pool not in pools:
             continue
+        alloc = alloc or _Allocator(pools, [(n[0], n[1], n[4]) for n in nets] + [_span(n) for n in reserved])
         for version in (4, 6):
             subnet = _segment_subnet(seg, version, alloc, errors)
             if subnet is None:
