@@ -24,3 +24,11 @@ def test_the_content_is_the_repository_s_labs_and_topologies_in_a_checkout():
     assert content.labs_dir().resolve() == (ROOT / "labs").resolve()
     assert content.topologies_dir().resolve() == (ROOT / "topologies").resolve()
     assert (content.topologies_dir() / "paths.yaml").is_file()
+
+
+def test_the_yaml_reader_in_c_is_declared_optional_and_rebuilt_when_changed():
+    (ext,) = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["ext-modules"]
+    assert ext["name"] == "netlab._yamlc" and ext["optional"] is True and ext["libraries"] == ["yaml"]
+    stamp = next(line for line in (ROOT / "Makefile").read_text().splitlines() if line.startswith("$(STAMP):"))
+    assert all((ROOT / src).is_file() and src in stamp.split() for src in ext["sources"])
+    assert "libyaml-dev" in (ROOT / "scripts" / "install-system.sh").read_text()
