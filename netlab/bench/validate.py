@@ -86,12 +86,20 @@ def _cli(path: Path, ok: bool) -> None:
         raise AssertionError(f"netlab validate {path}: exit {done.returncode}: {done.stderr.decode()[-300:]}")
 
 
+def yaml_builder() -> str:
+    """The builder yamlread.parse uses: "c (libyaml 0.2.5)", or "python"."""
+    if yamlread.BUILDER == "c":
+        return f"c (libyaml {yamlread._yamlc.LIBYAML})"
+    return yamlread.BUILDER
+
+
 def _python_start() -> None:
     subprocess.run([sys.executable, "-c", "pass"], check=True)
 
 
 def run(sizes: list[int], rounds: int) -> dict:
-    results: dict = {"python": _timed(_python_start, rounds), "valid": [], "hostile": {}}
+    results: dict = {"yaml_builder": yaml_builder(), "python": _timed(_python_start, rounds), "valid": [],
+                     "hostile": {}}
     with tempfile.TemporaryDirectory() as tmp:
         for shape in SHAPES:
             for n in sizes:
@@ -131,7 +139,8 @@ def register(bench_app: typer.Typer) -> None:
         if as_json:
             ui.emit_json(results)
             return
-        ui.out.print(f"python start (-c pass) {_fmt(results['python'])}", highlight=False)
+        ui.out.print(f"yaml builder {results['yaml_builder']}; python start (-c pass) {_fmt(results['python'])}",
+                     highlight=False)
         for r in results["valid"]:
             ui.out.print(f"{r['shape']:5} {r['nodes']:6,} nodes {r['bytes'] / 1e6:6.2f} MB  cli {_fmt(r['cli'])}"
                          f"  whole {_fmt(r['whole'])}  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}"

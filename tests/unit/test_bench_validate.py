@@ -27,3 +27,4 @@ def test_bench_validate_reports_each_stage_and_each_hostile_file():
     assert set(body["hostile"]) == set(validate.hostile())
     assert all(r["cli"]["median_s"] > 0 for r in body["hostile"].values())
     assert body["python"]["median_s"] > 0
+    assert body["yaml_builder"] == validate.yaml_builder() and body["yaml_builder"].split()[0] in ("c", "python")
