@@ -120,11 +120,12 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def parse(text: str, source: str) -> tuple[Any, Pos]:
-    """(data, positions) of one YAML document; TopologyError at the place of any problem."""
+def parse(text: str, source: str, builder: str | None = None) -> tuple[Any, Pos]:
+    """(data, positions) of one YAML document; TopologyError at the place of any problem.
+    ``builder``: "c" or "python" (bench validate compares them), else BUILDER."""
     try:
         with gc_paused():
-            return _build_c(text) if BUILDER == "c" else _build(text)
+            return _build_c(text) if (builder or BUILDER) == "c" else _build(text)
     except _Stop as stop:
         raise TopologyError([Problem(source, *_at(stop.mark), "(yaml)", stop.message)]) from None
     except yaml.MarkedYAMLError as exc:

@@ -1,5 +1,7 @@
 """`netlab bench validate`: how long a topology takes to read, parse, check and
 plan, for generated files of growing size, and how fast hostile files are refused.
+Parsing is timed with the YAML builder in use (``yaml_builder``) and with the Python
+one (``parse_python``, the same as ``parse`` where it is the one in use).
 
 Each file is also timed as a user meets it: `netlab validate FILE` in a new
 process (``cli``), interpreter start and imports included, next to the bare
@@ -112,6 +114,7 @@ def run(sizes: list[int], rounds: int) -> dict:
                     "shape": shape, "nodes": len(topo.nodes), "bytes": path.stat().st_size,
                     "read": _timed(lambda: source.read(path), rounds),
                     "parse": _timed(lambda: yamlread.parse(text, str(path)), rounds),
+                    "parse_python": _timed(lambda: yamlread.parse(text, str(path), "python"), rounds),
                     "check": _timed(lambda: loader.load_data(data, str(path)), rounds),
                     "whole": _timed(lambda: loader.load(path), rounds),
                     "plan": _timed(lambda: plan.build(topo), rounds),
@@ -144,6 +147,7 @@ def register(bench_app: typer.Typer) -> None:
         for r in results["valid"]:
             ui.out.print(f"{r['shape']:5} {r['nodes']:6,} nodes {r['bytes'] / 1e6:6.2f} MB  cli {_fmt(r['cli'])}"
                          f"  whole {_fmt(r['whole'])}  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}"
+                         f" (python builder {_fmt(r['parse_python']).strip()})"
                          f"  check {_fmt(r['check'])}  plan {_fmt(r['plan'])}", highlight=False)
         for name, r in results["hostile"].items():
             ui.out.print(f"refused: {name:26} {r['bytes'] / 1e3:7.1f} kB  cli {_fmt(r['cli'])}  in-process {_fmt(r)}",

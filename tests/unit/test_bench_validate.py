@@ -23,7 +23,8 @@ def test_bench_validate_reports_each_stage_and_each_hostile_file():
     body = json.loads(result.stdout)
     assert [(r["shape"], r["nodes"]) for r in body["valid"]] == [("star", 41), ("chain", 40)]
     for r in body["valid"]:
-        assert all(r[stage]["median_s"] >= 0 for stage in ("read", "parse", "check", "whole", "plan", "cli"))
+        assert all(r[stage]["median_s"] >= 0 for stage in ("read", "parse", "parse_python", "check", "whole", "plan",
+                                                            "cli"))
     assert set(body["hostile"]) == set(validate.hostile())
     assert all(r["cli"]["median_s"] > 0 for r in body["hostile"].values())
     assert body["python"]["median_s"] > 0
