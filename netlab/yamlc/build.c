@@ -320,7 +320,11 @@ static PyObject *run(State *s, const char *data, Py_ssize_t size)
     yaml_parser_set_input_string(&parser, (const unsigned char *)data, (size_t)size);
     yaml_event_t ev;
     int rc = 0, done = 0;
-    while (!rc && !done) {
+    for (unsigned long events = 1; !rc && !done; events++) {
+        if (events % 65536 == 0 && PyErr_CheckSignals() < 0) { /* Ctrl-C within ~10 ms, as in Python */
+            rc = -1;
+            break;
+        }
         if (!yaml_parser_parse(&parser, &ev)) {
             parser_error(s, &parser);
             rc = -1;

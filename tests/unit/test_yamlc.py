@@ -21,7 +21,9 @@ import math
 import os
 import pickle
 import re
+import signal
 import sys
+import traceback
 from datetime import timedelta
 
 import pytest
@@ -211,6 +213,16 @@ def test_the_builders_agree_on_mutated_yaml(node, edits, limits):
     same(mutated(written(node), edits), limits)
 
 
+SOUP = st.lists(st.sampled_from(NASTY + ["a", "b", "1", "0x1", ".5", "<<", ": ", "- ", "\n- ", "\n  ", "&b ",
+                                          "!!float ", "!!str ", "~", "true"]), max_size=40).map("".join)
+
+
+@SETTINGS
+@given(text=SOUP, limits=LIMITS)
+def test_the_builders_agree_on_yaml_soup(text, limits):
+    same(text, limits)
+
+
 def _bomb(levels: int, fanout: int) -> str:
     names = [f"l{i}" for i in range(levels + 1)]
     lines = [f"{names[0]}: &{names[0]} [x, y]"]
@@ -278,3 +290,21 @@ def test_a_mark_is_small_and_plain():
     assert (copy.line, copy.column) == (3, 7)
     with pytest.raises(AttributeError):
         mark.line = 4
+
+
+def test_ctrl_c_interrupts_the_c_builder():
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.01)
+        with pytest.raises(KeyboardInterrupt) as info:  # 2,000,001 values, ~0.4 s: far over 10 ms
+            yamlread.parse("- x\n" * 2_000_000, "t.yaml", "c")
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    # raised in the loop (the handler called from _build_c's C call): had the loop run to its
+    # end, the handler would run in the first Python it calls, yamlread._Stop for "more than
+    # 2,000,000 values"
+    assert [frame.name for frame in traceback.extract_tb(info.value.__traceback__)][-2:] == ["_build_c", "interrupt"]
