@@ -236,7 +236,8 @@ HOSTILE = st.one_of(
     st.builds(lambda n: "".join("  " * i + "- \n" for i in range(n)), st.integers(1, 80)),
     st.builds(lambda n: "".join("  " * i + f"k{i}:\n" for i in range(n)) + "  " * n + "x\n", st.integers(1, 80)),
     st.builds(_bomb, st.integers(1, 6), st.integers(1, 12)),
-    st.builds(lambda n, tag: f"a: {tag} {n}\n", st.integers(-10**400, 10**400).map(str) | st.sampled_from(["9" * 5000]),
+    st.builds(lambda n, tag: f"a: {tag} {n}\n",
+              st.integers(-10**400, 10**400).map(str) | st.sampled_from(["9" * 5000, "-" + "9" * 4300]),
               st.sampled_from(["", "!!float", "!!int", "!!str"])),
     st.builds(lambda pre, bad, post: pre + bad + post, st.sampled_from(["a: ", "é: ", "日本:\n  - ", "a: 'x", "- \""]),
               st.sampled_from(["\x07", "\x00", "\x1b", "\ufffe", "\x85", "\x7f", "\ud800", "\t", "\r\n", "\u2028"]),
@@ -260,7 +261,8 @@ def test_the_builders_agree_on_hostile_yaml(text, limits):
     "a: ! 12\nb: ! '12'\n", "a: !!str 12\n", "!!map {a: 1}\n", "!!seq [a]\n", "!!set {a}\n",
     "a: " + "9" * 5000 + "\n", "a: 0x" + "f" * 4000 + "\n", "&a 0x" + "f" * 4000 + ": 1\n",
     "a: \x07\n", "é: \x07\n", "a: \ud800\n", "a:\tb\n", "a: [1, 2\n", "a: 'unclosed\n", "{a: 1, a: 2}\n",
-    "a: 1\r\nb: [x,\r\n  y]\r\n", "a: 1\rb: 2\r", "\ufeffa: 1\n", "%YAML 1.2\n---\na: 1\n", "a: |\n  x\n  y\nb: >-\n z\n",
+    "a: 1\r\nb: [x,\r\n  y]\r\n", "a: 1\rb: 2\r", "\ufeffa: 1\n", "%YAML 1.2\n---\na: 1\n",
+    "a: |\n  x\n  y\nb: >-\n z\n",
 ])
 def test_the_builders_agree_on_chosen_cases(text):
     same(text)
