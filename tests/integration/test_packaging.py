@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
 import sysconfig
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -19,7 +21,9 @@ from tests.conftest import lab_leftovers
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 ROOT = Path(__file__).resolve().parents[2]
-SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "out", "*.egg-info", "__pycache__", ".pytest_cache")
+# *.so: the editable install's build of the C extension, which the wheel must build itself
+SKIP = shutil.ignore_patterns(".git", ".venv", "build", "dist", "out", "*.egg-info", "__pycache__", ".pytest_cache",
+                              "*.so")
 
 
 @pytest.fixture(scope="module")
@@ -56,6 +60,16 @@ def test_the_wheel_carries_the_labs_and_topologies(installed):
     listed = json.loads(run(installed, "lab", "list", "--json").stdout)
     shipped = sorted(p.parent.name for p in (ROOT / "labs").glob("*/lab.yaml"))
     assert sorted(lab["name"] for lab in listed) == shipped
+
+
+def test_the_wheel_carries_the_yaml_reader_in_c(installed):
+    (wheel,) = (installed.parent.parent / "dist").glob("netlab_kernel-*.whl")
+    with zipfile.ZipFile(wheel) as whl:
+        assert any(re.fullmatch(r"netlab/_yamlc\.[^/]+\.so", name) for name in whl.namelist()), whl.namelist()
+    builder = subprocess.run([str(installed / "python"), "-c", "from netlab import yamlread, _yamlc; "
+                              "print(yamlread.BUILDER, _yamlc.__file__)"],
+                             capture_output=True, text=True, check=True, cwd="/").stdout.split()
+    assert builder[0] == "c" and not builder[1].startswith(str(ROOT)), builder
 
 
 def test_an_installed_netlab_runs_a_lab(installed):

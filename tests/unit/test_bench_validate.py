@@ -35,7 +35,9 @@ def test_bench_validate_reports_each_stage_and_each_hostile_file():
     body = json.loads(result.stdout)
     assert [(r["shape"], r["nodes"]) for r in body["valid"]] == [("star", 41), ("chain", 40)]
     for r in body["valid"]:
-        assert all(r[stage]["median_s"] >= 0 for stage in ("read", "parse", "check", "whole", "plan", "cli"))
+        assert all(r[stage]["median_s"] >= 0 for stage in ("read", "parse", "parse_python", "check", "whole", "plan",
+                                                            "cli"))
     assert set(body["hostile"]) == set(validate.hostile(40))
     assert all(r["cli"]["median_s"] > 0 for r in body["hostile"].values())
     assert body["python"]["median_s"] > 0
+    assert body["yaml_builder"] == validate.yaml_builder() and body["yaml_builder"].split()[0] in ("c", "python")

@@ -17,6 +17,7 @@ from netlab import loader
 from netlab.errors import TopologyError
 
 CORPUS = Path(__file__).parents[1] / "corpus"
+pytestmark = pytest.mark.usefixtures("yaml_builder")  # every file read with each YAML builder
 
 
 def _expected() -> list[tuple[str, str]]:
@@ -40,5 +41,7 @@ def test_corpus_file_gets_its_answer(name, expected, monkeypatch):
         loader.load(Path("corpus") / name)
     assert time.monotonic() - started < 10  # an answer, not a hang (not a speed target)
     text = str(info.value)
-    assert expected in text, text
+    # alternatives: the answer of PyYAML's libyaml or of the system's (the C builder's) where the two
+    # differ, e.g. a flow nested 1,000+ deep (tests/unit/test_yamlc.py)
+    assert any(e in text for e in expected.split(" | ")), text
     assert all(str(p).startswith(f"corpus/{name}") for p in info.value.problems)

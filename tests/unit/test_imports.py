@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +21,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("model", ("netlab.values", "netlab.model", "netlab.problems")),
     ("backend", ("netlab.backend",)),
     ("kinds", ("netlab.kinds",)),
-    ("description", ("netlab.yamlread", "netlab.trunks", "netlab.addressing", "netlab.hosts", "netlab.resolve",
+    ("description", ("netlab.yamlread", "netlab._yamlc", "netlab.trunks", "netlab.addressing", "netlab.hosts", "netlab.resolve",
                      "netlab.share", "netlab.loader",
                      "netlab.schema")),
     ("plan", ("netlab.ops", "netlab.plan", "netlab.preflight", "netlab.executor", "netlab.state")),
@@ -40,6 +41,9 @@ def modules() -> dict[str, Path]:
         if parts[-1] == "__init__":
             parts.pop()
         out[".".join(parts)] = path
+    # the C extensions (pyproject.toml's ext-modules), which import nothing of netlab
+    for ext in tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"].get("ext-modules", []):
+        out[ext["name"]] = ROOT / ext["sources"][0]
     return out
 
 
@@ -53,6 +57,8 @@ def _target(name: str, known: dict[str, Path]) -> str | None:
 def imports(module: str, path: Path, known: dict[str, Path]) -> set[str]:
     """Every module of netlab that ``module`` imports, anywhere in its file."""
     found: set[str] = set()
+    if path.suffix != ".py":
+        return found
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):

@@ -3,6 +3,7 @@ content is found through importlib.resources."""
 
 from __future__ import annotations
 
+import subprocess
 import tomllib
 from pathlib import Path
 
@@ -24,3 +25,13 @@ def test_the_content_is_the_repository_s_labs_and_topologies_in_a_checkout():
     assert content.labs_dir().resolve() == (ROOT / "labs").resolve()
     assert content.topologies_dir().resolve() == (ROOT / "topologies").resolve()
     assert (content.topologies_dir() / "paths.yaml").is_file()
+
+
+def test_the_yaml_reader_in_c_is_declared_optional_and_rebuilt_when_changed():
+    (ext,) = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["ext-modules"]
+    assert ext["name"] == "netlab._yamlc" and ext["optional"] is True and ext["libraries"] == ["yaml"]
+    for src in ext["sources"] + ext["depends"]:
+        assert (ROOT / src).is_file()
+        # a newer source makes `make install` rebuild (-q: only say whether anything is out of date)
+        assert subprocess.run(["make", "-q", "-W", src, "install"], cwd=ROOT).returncode == 1, src
+    assert "libyaml-dev" in (ROOT / "scripts" / "install-system.sh").read_text()

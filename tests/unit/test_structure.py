@@ -13,6 +13,7 @@ from netlab.errors import TopologyError
 
 from .answers import one, problems
 
+pytestmark = pytest.mark.usefixtures("yaml_builder")  # every test with each YAML builder
 
 TWO = "name: lab\nnodes: {a: {}, b: {}}\n"
 
@@ -80,7 +81,8 @@ def test_short_forms_point_at_what_is_written():
      "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]\ne: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d, *d]\n"
      "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e, *e]\ng: [*f, *f, *f, *f, *f, *f, *f, *f, *f, *f]\n",
      "(an alias bomb?)", 6),
-    ("a: " + "[" * 50_000 + "]" * 50_000 + "\n", "exceeded maximum nesting depth", 1),
+    # libyaml's own limit where it has one (PyYAML's bundled 0.2.6), else netlab's (Debian's 0.2.5, the C builder's)
+    ("a: " + "[" * 50_000 + "]" * 50_000 + "\n", ("exceeded maximum nesting depth", "nested more than 64 levels deep"), 1),
     ("a: " + "{b: " * 100 + "1" + "}" * 100 + "\n", "nested more than 64 levels deep", 1),
     ("a:\n" + "".join("  " * i + "- \n" for i in range(1, 80)), "nested more than 64 levels deep", 65),
     ("a: &x [*x]\n", "alias *x is inside the node it names (a cycle)", 1),
@@ -99,7 +101,8 @@ def test_hostile_yaml_is_refused_quickly_at_its_place(text, expected, line):
         yamlread.parse(text, "t.yaml")
     assert time.monotonic() - started < 5  # seconds, against minutes before: not a speed target
     (p,) = info.value.problems
-    assert expected in p.message and p.line == line, str(p)
+    assert any(e in p.message for e in ((expected,) if isinstance(expected, str) else expected)), str(p)
+    assert p.line == line, str(p)
 
 
 def test_yaml_12_values_merge_keys_and_keys_as_names():
