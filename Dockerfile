@@ -30,9 +30,18 @@ COPY netlab ./netlab
 # the labs and topologies ship inside the package (netlab.content): they are built in
 COPY labs ./labs
 COPY topologies ./topologies
-RUN python3 -m venv /opt/venv \
+# gcc, libyaml's and Python's headers build netlab's YAML reader in C (netlab/yamlc, ~4x
+# the pure-Python one; without them pip installs netlab with that one): what the base
+# lacks is installed for the build and removed after it, libyaml itself kept.
+RUN build=""; [ -f /usr/include/yaml.h ] || build="libyaml-dev"; \
+    command -v gcc >/dev/null || build="$build gcc libc6-dev"; \
+    python3 -c 'import os, sys, sysconfig; sys.exit(not os.path.exists(sysconfig.get_paths()["include"] + "/Python.h"))' \
+      || build="$build python3-dev"; \
+    if [ -n "$build" ]; then apt-get update && apt-get install -y --no-install-recommends $build libyaml-0-2; fi \
+    && python3 -m venv /opt/venv \
     && if [ -z "$PIP_CERT" ]; then unset PIP_CERT; fi \
     && /opt/venv/bin/pip install --no-cache-dir --disable-pip-version-check . \
+    && if [ -n "$build" ]; then apt-get purge -y --auto-remove $build && rm -rf /var/lib/apt/lists/*; fi \
     && /opt/venv/bin/netlab --help >/dev/null && /opt/venv/bin/netlab lab list >/dev/null
 ENV PATH=/opt/venv/bin:$PATH
 ENTRYPOINT ["netlab"]

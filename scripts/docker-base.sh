@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make a local Debian base image for netlab's Dockerfile where no registry can be pulled:
 # mmdebstrap builds a bookworm root file system from Debian's packages (python3,
-# python3-venv, iproute2, nftables, libnftables1, graphviz) into a tarball, and `docker import`
+# python3-venv, iproute2, nftables, libnftables1, graphviz, and gcc with libyaml's and Python's
+# headers for netlab's YAML reader in C) into a tarball, and `docker import`
 # turns it into an image. An image already tagged so is kept: it is built once. The default
 # tag carries a hash of the suite and package list, so a base that an older version of this
 # script made (other packages) is not taken for this one's.
@@ -13,7 +14,7 @@
 # so pip inside the build works behind the same TLS-inspecting proxy as the host.
 set -euo pipefail
 SUITE=${NETLAB_BASE_SUITE:-bookworm}
-pkgs=python3,python3-venv,iproute2,nftables,libnftables1,iputils-ping,graphviz,ca-certificates
+pkgs=python3,python3-venv,python3-dev,gcc,libc6-dev,libyaml-dev,iproute2,nftables,libnftables1,iputils-ping,graphviz,ca-certificates
 TAG=${1:-netlab-base:$SUITE-$(printf '%s %s' "$SUITE" "$pkgs" | sha256sum | cut -c1-8)}
 if docker image inspect "$TAG" >/dev/null 2>&1; then
   echo "$TAG"

@@ -67,6 +67,14 @@ def netlab_in_image(image: str, labs: Path, *argv: str) -> subprocess.CompletedP
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
 
 
+def test_the_image_reads_yaml_with_the_c_builder(netlab_image):
+    """The image builds netlab's YAML reader in C (gcc and the headers only for the build)."""
+    out = subprocess.run(["docker", "run", "--rm", "--entrypoint", "python", netlab_image, "-c",
+                          "from netlab import yamlread; print(yamlread.BUILDER)"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "c", (out.stdout, out.stderr[-1000:])
+
+
 @pytest.mark.timeout(900)
 def test_a_lab_through_netlabs_image(netlab_image, lab_name, tmp_path):
     # topologies/nat.yaml under the test's own lab name
