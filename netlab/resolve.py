@@ -134,9 +134,9 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
 
     known = Listing(nodes)
 
-    def node_exists(name: str, where: Path) -> bool:
-        if name not in nodes:
-            errors.append((where, f"no node named {name!r} (nodes: {known})"))
+    def node_exists(name: str, where: Path, field: Path = ()) -> bool:
+        if name not in nodes:  # the path of the field (where + field) is made only for the message
+            errors.append((where + field, f"no node named {name!r} (nodes: {known})"))
             return False
         return True
 
@@ -162,14 +162,14 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
             errors.append((where, f"bridge name: {exc}"))
         if ports[bname] > limits.BRIDGE_PORTS:
             errors.append((where + ("members",), limits.bridge_ports_problem(ports[bname])))
-        if node_exists(br.node, where + ("node",)):
+        if node_exists(br.node, where, ("node",)):
             claim(br.node, bname, where)
     endpoints: list[tuple[Path, Endpoint]] = []
     for i, link in enumerate(topo.links):
         endpoints += [(("links", i, "endpoints", j), ep) for j, ep in enumerate(link.endpoints)]
     for bname, br in topo.bridges.items():
         endpoints += [(("bridges", bname, "members", j), ep) for j, ep in enumerate(br.members)]
-    present = [(w, ep) for w, ep in endpoints if ep.node in nodes or node_exists(ep.node, w + ("node",))]
+    present = [(w, ep) for w, ep in endpoints if node_exists(ep.node, w, ("node",))]
     for where, ep in present:
         if ep.interface:
             claim(ep.node, ep.interface, where, ("interface",))
@@ -205,7 +205,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                                   where=w))
         if len(ends) == 2:
             a, b = ends
-            crossing = tunnel(a.node, b.node, ("links", i), "link", a.node, a.name, b.node, b.name) if placed else None
+            crossing = tunnel(a.node, b.node, ("links", i), "link", a.node, a.name, b.node, b.name)
             if crossing:
                 a, b = (dataclasses.replace(e, mtu=e.mtu or tunnel_mtu) for e in ends)
             veths.append(Veth(a, b, crossing))
@@ -228,8 +228,7 @@ def resolve(topo: TopologyFile, nodes: dict[str, NodeSpec], source: str = "<memo
                            mtu=mtu, where=w, **shaping)
             port = Iface(node=br.node, name=names.bridge_port(topo.name, bname, ep.node, ifnames[w]),
                          mtu=mtu, master=bname, where=w, **shaping)
-            crossing = tunnel(ep.node, br.node, w, "bridge", bname, ep.node, ifnames[w]) if placed else None
-            veths.append(Veth(member, port, crossing))
+            veths.append(Veth(member, port, tunnel(ep.node, br.node, w, "bridge", bname, ep.node, ifnames[w])))
     for v in _trunk_veths(topo, nodes):
         crossing = tunnel(v.a.node, v.b.node, v.a.where, "trunk", v.a.master, v.b.master)
         if crossing:
