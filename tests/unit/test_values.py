@@ -18,6 +18,11 @@ def test_a_v4_interface_is_what_the_constructor_makes(ip, plen):
     assert (str(mine), mine.ip, mine.network, mine.with_prefixlen) == (str(theirs), theirs.ip, theirs.network,
                                                                         theirs.with_prefixlen)
     assert mine.network.broadcast_address == theirs.network.broadcast_address and mine in mine.network
+    assert vars(mine.network).keys() == vars(theirs.network).keys() and hash(mine.network) == hash(theirs.network)
+    assert (mine.network.network_address, mine.network.netmask, mine.network.prefixlen) == (
+        theirs.network.network_address, theirs.network.netmask, theirs.network.prefixlen)
+    if plen >= 24:
+        assert list(mine.network.hosts()) == list(theirs.network.hosts())
     assert pickle.loads(pickle.dumps(mine)) == theirs
 
 
