@@ -15,10 +15,11 @@ sees any of it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from netlab import kinds, problems, source as sources, yamlread
 from netlab.errors import Problem, TopologyError
@@ -85,14 +86,51 @@ def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, Node
     raw_nodes = data.get("nodes")
     defaults = data.get("defaults")
     defaults = defaults if isinstance(defaults, dict) else {}  # else TopologyFile reported it
-    nodes: dict[str, NodeSpec] = {}
     if not isinstance(raw_nodes, dict):
-        return nodes
-    for name, body in raw_nodes.items():
-        body = {} if body is None else body
-        if not isinstance(body, dict):
-            continue  # TopologyFile reported it
-        spec = _merge(defaults, body)
+        return {}
+    # a body that is not a mapping: TopologyFile reported it
+    specs = {name: {} if body is None else body for name, body in raw_nodes.items()
+             if body is None or isinstance(body, dict)}
+    if defaults:
+        specs = {name: _merge(defaults, body) for name, body in specs.items()}
+    nodes = _all_at_once(specs)
+    if nodes is None:  # a problem somewhere: node by node, each at its place
+        return _one_by_one(specs, raw_nodes, defaults, locator, found)
+    for name, spec in nodes.items():
+        said = kinds.kind(spec.kind).problems(name, spec)
+        if said:
+            found += _placed(said, name, raw_nodes[name] or {}, defaults, locator)
+    return nodes
+
+
+def _all_at_once(specs: dict[str, dict]) -> dict[str, NodeSpec] | None:
+    """Every node validated in one call per kind (one call per node was a third of
+    reading a 20,000-node file's nodes), or None if any node has a problem."""
+    by_kind: dict[str, list[str]] = {}
+    for name, spec in specs.items():
+        kind_name = spec.get("kind", "netns")
+        if not isinstance(kind_name, str) or kind_name not in kinds.KINDS:
+            return None
+        by_kind.setdefault(kind_name, []).append(name)
+    made: dict[str, NodeSpec] = {}
+    for kind_name, names in by_kind.items():
+        try:
+            made.update(zip(names, _specs_of(kinds.kind(kind_name).spec).validate_python([specs[n] for n in names])))
+        except ValidationError:
+            return None
+    return made if len(by_kind) == 1 else {name: made[name] for name in specs}  # in the file's order
+
+
+@functools.cache
+def _specs_of(spec: type[NodeSpec]) -> TypeAdapter:
+    return TypeAdapter(list[spec])
+
+
+def _one_by_one(specs: dict[str, dict], raw_nodes: dict, defaults: dict, locator: Locator,
+                found: list[Problem]) -> dict[str, NodeSpec]:
+    nodes: dict[str, NodeSpec] = {}
+    for name, spec in specs.items():
+        body = raw_nodes[name] or {}
 
         def place(path: tuple, name=name, body=body) -> tuple:
             return _origin(name, body, defaults, path)
@@ -110,8 +148,13 @@ def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, Node
         except ValidationError as err:
             found += problems.from_validation(err, node_kind.spec, locator, place)
             continue
-        found += [locator.problem(place(p), m) for p, m in node_kind.problems(name, nodes[name])]
+        found += _placed(node_kind.problems(name, nodes[name]), name, body, defaults, locator)
     return nodes
+
+
+def _placed(said: list[tuple[tuple, str]], name: str, body: dict, defaults: dict, locator: Locator) -> list[Problem]:
+    """What a node's kind refuses in its valid spec, each at its place."""
+    return [locator.problem(_origin(name, body, defaults, path), message) for path, message in said]
 
 
 def _merge(defaults: dict, node: dict) -> dict:
