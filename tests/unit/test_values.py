@@ -79,3 +79,27 @@ def test_on_a_subnet_is_what_asking_each_network_says(networks, address, pick):
         net = networks[pick]  # an address inside one of them, as often as not
         address = net.network_address + int(address) % net.num_addresses
     assert _on_any(networks)(address) == any(address in n for n in networks)
+
+
+_NAMEISH = st.lists(st.sampled_from(list("aZ09_-.:/ \n\té") + ["lo", "all", "default", "eth0"]), max_size=20).map("".join)
+
+
+@given(st.sampled_from(sorted(values.EXPLAINED)), _NAMEISH | st.text(max_size=40))
+def test_a_pattern_checked_in_pydantic_core_accepts_what_its_check_accepts(pattern, text):
+    """values._in_core: the core's pattern refuses exactly what the Python check refuses
+    (whose message the problem then shows)."""
+    from typing import Annotated
+
+    from pydantic import StringConstraints, TypeAdapter, ValidationError
+
+    try:
+        values.EXPLAINED[pattern](text)
+        theirs = True
+    except ValueError:
+        theirs = False
+    try:
+        TypeAdapter(Annotated[str, StringConstraints(pattern=pattern)]).validate_python(text)
+        mine = True
+    except ValidationError:
+        mine = False
+    assert mine == theirs, (pattern, text)
