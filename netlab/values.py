@@ -341,21 +341,49 @@ def _sysctl_value(value: Any) -> Any:
     return value
 
 
-def _in_core(pattern: re.Pattern, check: Callable[[str], str]) -> Any:
-    """Text that ``pattern`` matches as ``re.match`` reads it, checked inside pydantic-core:
-    no Python call per value (a generated file has 20,000 node names). Python's ``$`` also
-    matches before a last newline, so the core's pattern says so. What the pattern refuses,
-    ``check`` says why (netlab.problems asks ``EXPLAINED``), as it did when it was the check."""
-    assert pattern.pattern.startswith("^") and pattern.pattern.endswith("$") and not pattern.flags & re.MULTILINE
-    core = pattern.pattern[:-1] + r"\n?$"
+def _in_core(core: str, check: Callable[[str], str]) -> Any:
+    """Text that ``core`` (a pattern in Rust's regex syntax) matches, checked inside
+    pydantic-core: no Python call per value (a generated file has 20,000 node names and
+    40,000 interface names). What the pattern refuses, ``check`` says why (netlab.problems
+    asks ``EXPLAINED``), as it did when it was the check: tests/unit/test_values.py holds
+    the two to one answer."""
     _EXPLAINED[core] = check
     return Annotated[str, StringConstraints(pattern=core), WithJsonSchema({"type": "string"})]
+
+
+def _as_match(pattern: re.Pattern) -> str:
+    """``pattern`` as ``re.match`` reads it, for Rust's regex: Python's ``$`` also matches
+    before a last newline (so `h1\\n` is a node name, as it was)."""
+    assert pattern.pattern.startswith("^") and pattern.pattern.endswith("$") and not pattern.flags & re.MULTILINE
+    return pattern.pattern[:-1] + r"\n?$"
+
+
+def _none_of(words: Any, first: str, rest: str, most: int, prefix: str = "") -> str:
+    """A pattern (Rust's regex, which has no look-ahead) for a ``first`` character and then
+    ``rest`` ones, at most ``most`` in all, that is none of ``words``: after each ``prefix``
+    of a word, another character, or the word's next one, or (unless ``prefix`` is a word)
+    the end."""
+    depth = len(prefix)
+    kind = first if depth == 0 else rest
+    following = sorted({w[depth] for w in words if w.startswith(prefix) and len(w) > depth})
+    other = f"[{kind}--[{''.join(following)}]]" if following else f"[{kind}]"
+    ways = [f"{other}[{rest}]{{0,{most - depth - 1}}}"] if depth < most else []
+    ways += [re.escape(c) + _none_of(words, first, rest, most, prefix + c) for c in following]
+    body = "(?:" + "|".join(ways) + ")"
+    return body + "?" if depth and prefix not in words else body
+
+
+# names.IFNAME's characters; at most names.IFNAMSIZ; and not a name netlab may not make
+_IFNAME_FIRST, _IFNAME_REST = r"A-Za-z0-9_", r"A-Za-z0-9_.\-"
+_IFNAME_CORE = (f"^(?:{_none_of(limits.RESERVED_IFNAMES, _IFNAME_FIRST, _IFNAME_REST, names.IFNAMSIZ)}"
+                rf"|[{_IFNAME_FIRST}][{_IFNAME_REST}]{{0,{names.IFNAMSIZ - 2}}}\n)$")  # re.match's $: see _as_match
 
 
 # a pattern checked in pydantic-core → the check whose message says why a value fails it
 _EXPLAINED: dict[str, Callable[[str], str]] = {}
 EXPLAINED: Mapping[str, Callable[[str], str]] = MappingProxyType(_EXPLAINED)
 
-NodeName = _in_core(names.NODE_NAME, _node_name)
+NodeName = _in_core(_as_match(names.NODE_NAME), _node_name)
+IfName = _in_core(_IFNAME_CORE, check_ifname)
 SysctlKey = Annotated[str, AfterValidator(_sysctl_key)]
 SysctlValue = Annotated[Union[str, Int], AfterValidator(_sysctl_value)]

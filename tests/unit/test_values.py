@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import pickle
+from typing import Annotated
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
 from netlab import values
 
@@ -84,14 +86,26 @@ def test_on_a_subnet_is_what_asking_each_network_says(networks, address, pick):
 _NAMEISH = st.lists(st.sampled_from(list("aZ09_-.:/ \n\té") + ["lo", "all", "default", "eth0"]), max_size=20).map("".join)
 
 
+_EDGES = ["", "\n", "lo", "lo\n", "l", "lox", "all", "al", "alll", "default", "defaul", "defaultx", "Default",
+          "a" * 14 + "\n", "a" * 15, "a" * 15 + "\n", "a" * 16, "h" * 32, "h" * 33, "h" * 32 + "\n", "eth0\n\n",
+          ".a", "-a", "_a", "a.b-c", "1a", "é", "a b", "a\x00"]
+
+
+@settings(max_examples=400)
 @given(st.sampled_from(sorted(values.EXPLAINED)), _NAMEISH | st.text(max_size=40))
 def test_a_pattern_checked_in_pydantic_core_accepts_what_its_check_accepts(pattern, text):
     """values._in_core: the core's pattern refuses exactly what the Python check refuses
     (whose message the problem then shows)."""
-    from typing import Annotated
+    _agree(pattern, text)
 
-    from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+def test_a_pattern_checked_in_pydantic_core_agrees_with_its_check_at_the_edges():
+    for pattern in values.EXPLAINED:
+        for text in _EDGES:
+            _agree(pattern, text)
+
+
+def _agree(pattern: str, text: str) -> None:
     try:
         values.EXPLAINED[pattern](text)
         theirs = True
