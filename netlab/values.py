@@ -238,8 +238,13 @@ IpAddress = Annotated[Address, BeforeValidator(_address, json_schema_input_type=
 Addresses = Annotated[Union[tuple[Interface, ...], None],
                       PlainValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
 Int = Annotated[int, BeforeValidator(_whole, json_schema_input_type=int)]
-Mtu = Annotated[Int, Field(ge=limits.MTU_MIN, le=limits.MTU_MAX,
-                           description=f"bytes, {limits.MTU_MIN}..{limits.MTU_MAX} (veth and bridge)")]
+_MTU_WORDS = f"bytes, {limits.MTU_MIN}..{limits.MTU_MAX} (veth and bridge)"
+# The bounds first, on the int itself: pydantic checks them inside pydantic-core. Put on
+# Int, after its BeforeValidator, they were two Python calls for each of 20,000 links. The
+# schema is the one editors saw before (pydantic wrote the bounds as ge and le then).
+Mtu = Annotated[int, Field(ge=limits.MTU_MIN, le=limits.MTU_MAX), BeforeValidator(_whole),
+                WithJsonSchema({"description": _MTU_WORDS, "ge": limits.MTU_MIN, "le": limits.MTU_MAX,
+                                "type": "integer"})]
 RouteTarget = Annotated[Union[Literal["default"], Network],
                         BeforeValidator(_route_target, json_schema_input_type=str)]
 
