@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, StringConstraints, WithJsonSchema
 
-from netlab import limits, names
+from netlab import ipv4, limits, names
 
 Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -47,120 +46,12 @@ def _text(value: Any, what: str) -> str:
 
 
 _V4_LOOSE = re.compile(r"([0-9]+(?:\.[0-9]+){3})/([0-9]+)")
-_PREFIX_LENGTHS = {str(plen): plen for plen in range(33)}  # "0".."32", as ipaddress writes them
-
-
-def _strict_pton() -> bool:
-    """Whether this C library's inet_pton reads only what ipaddress reads as an IPv4
-    address (glibc's does: four decimal numbers 0..255, no leading zero)."""
-    for text, ok in (("198.18.0.1", True), ("0.0.0.0", True), ("255.255.255.255", True), ("01.2.3.4", False),
-                     ("1.2.3", False), ("0x1.2.3.4", False), ("256.1.1.1", False), (" 1.2.3.4", False),
-                     ("1.2.3.4 ", False), ("1.2.3.4.5", False), ("1.2.3.", False), ("1..2.3", False)):
-        try:
-            socket.inet_pton(socket.AF_INET, text)
-            read = True
-        except OSError:
-            read = False
-        if read != ok:
-            return False
-    return True
-
-
-_V4_NETWORKS: dict[tuple[int, int], ipaddress.IPv4Network] = {}  # the two ends of a /30 share their network
-
-
-def _v4_shared(key: tuple[int, int]) -> ipaddress.IPv4Network:
-    """The network ``key`` (address, prefix length), one object for every interface on it."""
-    network = _V4_NETWORKS.get(key)
-    if network is None:
-        if len(_V4_NETWORKS) >= 1 << 16:
-            _V4_NETWORKS.clear()
-        network = _V4_NETWORKS[key] = _v4_network(*key)
-    return network
-
-
-def _v4_interface_made(ip: int, plen: int) -> ipaddress.IPv4Interface:
-    """``IPv4Interface((ip, plen))`` with its attributes set directly, and its network shared
-    with other interfaces on it: the constructor parses its argument again and builds two
-    addresses and a network, ~10 µs, a third of checking 20,000 links. It is used only if
-    it makes what the constructor makes (checked below, and by tests/unit/test_values.py).
-    Attributes are set one by one, as the constructor does: an instance's own dict (an
-    update of ``__dict__``) took more memory and ~7 ms more for 40,000."""
-    made = _new(_V4_INTERFACE_TYPE)
-    made._ip = ip
-    made.network = _v4_shared((ip & _V4_MASKS[plen], plen))
-    made.netmask = _NETMASKS[plen]
-    made._prefixlen = plen
-    return made
-
-
-_V4_MASKS = [(0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF for plen in range(33)]
-_V4_INTERFACE_TYPE, _new = ipaddress.IPv4Interface, object.__new__
-_V4_ADDRESS_TYPE, _V4_NETWORK_TYPE = ipaddress.IPv4Address, ipaddress.IPv4Network
-_NETMASKS = [ipaddress.IPv4Network((0, plen)).netmask for plen in range(33)]  # the constructor's own, shared
-
-
-def _v4_network(ip: int, plen: int) -> ipaddress.IPv4Network:
-    """``IPv4Network((ip, plen))`` for a network address ``ip``, its attributes set directly:
-    the constructor (~2 µs) was a fifth of checking a file with 20,000 /30s. A /31 or /32
-    is left to it (it gives those a ``hosts`` of their own)."""
-    if plen >= 31:
-        return ipaddress.IPv4Network((ip, plen))
-    address = _new(_V4_ADDRESS_TYPE)
-    address._ip = ip
-    made = _new(_V4_NETWORK_TYPE)
-    made.network_address = address
-    made.netmask = _NETMASKS[plen]
-    made._prefixlen = plen
-    return made
-
-
-def _same_as_constructor(make: Any) -> bool:
-    try:
-        for ip, plen in ((0xC6120001, 30), (0xC6120001, 32), (0xC6120001, 31), (0, 0), (0xFFFFFFFF, 8),
-                         (0xC6120001, 24)):
-            mine, theirs = make(ip, plen), ipaddress.IPv4Interface((ip, plen))
-            if (mine != theirs or vars(mine) != vars(theirs) or hash(mine) != hash(theirs)
-                    or str(mine) != str(theirs) or mine.ip != theirs.ip
-                    or vars(mine.network).keys() != vars(theirs.network).keys() or hash(mine.network) != hash(
-                        theirs.network) or mine.network.netmask is not theirs.network.netmask
-                    or mine.netmask is not theirs.netmask):
-                return False
-        return True
-    except Exception:  # another Python's ipaddress, built differently
-        return False
-
-
-_FAST = _same_as_constructor(_v4_interface_made)
-v4_interface = _v4_interface_made if _FAST else lambda ip, plen: ipaddress.IPv4Interface((ip, plen))
-_PTON = socket.inet_pton if _FAST and _strict_pton() else None
-_AF_INET, _FROM_BYTES = socket.AF_INET, int.from_bytes
-
-
-def _v4_quick(text: str) -> ipaddress.IPv4Interface | None:
-    """``198.18.0.1/30`` read without a regex (inet_pton checks the address in C) and made
-    the fast way in this one call, or None for anything else (read by ipaddress, as every
-    value is where the fast way is not this Python's): a generated file has 40,000 of these."""
-    address, _, plen = text.partition("/")
-    length = _PREFIX_LENGTHS.get(plen)
-    if length is None or _PTON is None:
-        return None
-    try:
-        ip = _FROM_BYTES(_PTON(_AF_INET, address), "big")
-    except (OSError, ValueError):  # not an IPv4 address; ValueError: a NUL in the text
-        return None
-    key = (ip & _V4_MASKS[length], length)
-    made = _new(_V4_INTERFACE_TYPE)
-    made._ip = ip
-    made.network = _V4_NETWORKS.get(key) or _v4_shared(key)
-    made.netmask = _NETMASKS[length]
-    made._prefixlen = length
-    return made
+v4_interface = ipv4.interface  # for netlab.addressing
 
 
 def _interface(value: Any) -> Interface:
     if type(value) is str:  # the common case, first
-        made = _v4_quick(value)
+        made = ipv4.read(value)
         if made is not None:
             return made
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
@@ -206,7 +97,7 @@ _ADDRESS_WORDS = {"auto", "none"}
 def _addresses(value: Any) -> Any:
     """None = assign from a pool; "none" or [] = no address; a string or a list = these."""
     if type(value) is str and value not in _ADDRESS_WORDS:  # the common case: one address
-        return (_v4_quick(value) or _interface(value),)
+        return (ipv4.read(value) or _interface(value),)
     if value is None or value == "auto":
         return None
     if value == "none" or value is False:

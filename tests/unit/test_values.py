@@ -9,13 +9,13 @@ from typing import Annotated
 from hypothesis import given, settings, strategies as st
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from netlab import values
+from netlab import ipv4, values
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 32))
 def test_a_v4_interface_is_what_the_constructor_makes(ip, plen):
     mine, theirs = values.v4_interface(ip, plen), ipaddress.IPv4Interface((ip, plen))
-    assert values.v4_interface is values._v4_interface_made  # this Python's ipaddress allows the fast way
+    assert values.v4_interface is ipv4._made  # this Python's ipaddress allows the fast way
     assert mine == theirs and hash(mine) == hash(theirs) and vars(mine) == vars(theirs)
     assert (str(mine), mine.ip, mine.network, mine.with_prefixlen) == (str(theirs), theirs.ip, theirs.network,
                                                                         theirs.with_prefixlen)
@@ -31,7 +31,7 @@ def test_a_v4_interface_is_what_the_constructor_makes(ip, plen):
 @given(st.integers(0, 2**32 - 1), st.integers(0, 32))
 def test_an_address_as_text_reads_as_ipaddress_reads_it(ip, plen):
     text = f"{ipaddress.IPv4Address(ip)}/{plen}"
-    assert values._PTON is not None  # this C library's inet_pton is strict: values._v4_quick reads the text
+    assert ipv4._PTON is not None  # this C library's inet_pton is strict: ipv4.read reads the text
     assert values._interface(text) == ipaddress.ip_interface(text) and vars(values._interface(text)) == vars(
         ipaddress.ip_interface(text))
     assert str(values._interface(text)) == text
