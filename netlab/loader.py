@@ -15,10 +15,11 @@ sees any of it.
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from netlab import kinds, problems, source as sources, yamlread
 from netlab.errors import Problem, TopologyError
@@ -85,14 +86,61 @@ def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, Node
     raw_nodes = data.get("nodes")
     defaults = data.get("defaults")
     defaults = defaults if isinstance(defaults, dict) else {}  # else TopologyFile reported it
-    nodes: dict[str, NodeSpec] = {}
     if not isinstance(raw_nodes, dict):
-        return nodes
-    for name, body in raw_nodes.items():
-        body = {} if body is None else body
-        if not isinstance(body, dict):
-            continue  # TopologyFile reported it
-        spec = _merge(defaults, body)
+        return {}
+    # a body that is not a mapping: TopologyFile reported it
+    specs = {name: {} if body is None else body for name, body in raw_nodes.items()
+             if body is None or isinstance(body, dict)}
+    if defaults:
+        specs = {name: _merge(defaults, body) for name, body in specs.items()}
+    by_kind = _by_kind(specs)
+    nodes = None if by_kind is None else _all_at_once(specs, by_kind)
+    if nodes is None:  # a problem somewhere: node by node, each at its place
+        return _one_by_one(specs, raw_nodes, defaults, locator, found)
+    said = {}  # what a kind refuses in a valid spec, asked kind by kind
+    for kind_name, names in by_kind.items():
+        refused = kinds.kind(kind_name).problems
+        said.update((name, s) for name in names if (s := refused(name, nodes[name])))
+    for name in (n for n in nodes if n in said) if said else ():  # in the file's order
+        found += _placed(said[name], name, raw_nodes[name] or {}, defaults, locator)
+    return nodes
+
+
+def _by_kind(specs: dict[str, dict]) -> dict[str, list[str]] | None:
+    """The nodes of each kind, in the file's order; None if a node names no known kind."""
+    by_kind: dict[Any, list[str]] = {}
+    try:
+        for name, spec in specs.items():
+            by_kind.setdefault(spec.get("kind", "netns"), []).append(name)
+    except TypeError:  # a kind that is a list or a mapping
+        return None
+    if not all(isinstance(k, str) and k in kinds.KINDS for k in by_kind):
+        return None
+    return by_kind
+
+
+def _all_at_once(specs: dict[str, dict], by_kind: dict[str, list[str]]) -> dict[str, NodeSpec] | None:
+    """Every node validated in one call per kind (one call per node was a third of
+    reading a 20,000-node file's nodes), or None if any node has a problem."""
+    made: dict[str, NodeSpec] = {}
+    for kind_name, names in by_kind.items():
+        try:
+            made.update(zip(names, _specs_of(kinds.kind(kind_name).spec).validate_python([specs[n] for n in names])))
+        except ValidationError:
+            return None
+    return made if len(by_kind) == 1 else {name: made[name] for name in specs}  # in the file's order
+
+
+@functools.cache
+def _specs_of(spec: type[NodeSpec]) -> TypeAdapter:
+    return TypeAdapter(list[spec])
+
+
+def _one_by_one(specs: dict[str, dict], raw_nodes: dict, defaults: dict, locator: Locator,
+                found: list[Problem]) -> dict[str, NodeSpec]:
+    nodes: dict[str, NodeSpec] = {}
+    for name, spec in specs.items():
+        body = raw_nodes[name] or {}
 
         def place(path: tuple, name=name, body=body) -> tuple:
             return _origin(name, body, defaults, path)
@@ -110,8 +158,13 @@ def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, Node
         except ValidationError as err:
             found += problems.from_validation(err, node_kind.spec, locator, place)
             continue
-        found += [locator.problem(place(p), m) for p, m in node_kind.problems(name, nodes[name])]
+        found += _placed(node_kind.problems(name, nodes[name]), name, body, defaults, locator)
     return nodes
+
+
+def _placed(said: list[tuple[tuple, str]], name: str, body: dict, defaults: dict, locator: Locator) -> list[Problem]:
+    """What a node's kind refuses in its valid spec, each at its place."""
+    return [locator.problem(_origin(name, body, defaults, path), message) for path, message in said]
 
 
 def _merge(defaults: dict, node: dict) -> dict:

@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from netlab import limits, names
-from netlab.values import (Addresses, Int, Interface, IpAddress, IpNetwork, Mtu, NodeName, RouteTarget, SysctlKey,
-                           SysctlValue, _check_duration, _check_mac, _check_percent, _check_rate, _text, check_ifname,
-                           duration_us, percent, rate_bits)
+from netlab.values import (Addresses, IfName, Int, Interface, IpAddress, IpNetwork, Mtu, NodeName, RouteTarget,
+                           SysctlKey, SysctlValue, _check_duration, _check_mac, _check_percent, _check_rate, _text,
+                           check_ifname, duration_us, percent, rate_bits)
 
 __all__ = ["Interface", "check_ifname", "duration_us", "percent", "rate_bits"]  # for the modules that use them
 
@@ -26,7 +26,7 @@ class Endpoint(Strict):
     """One end of a link or a bridge member: a node's interface."""
 
     node: str
-    interface: str | None = None
+    interface: IfName | None = None  # checked in pydantic-core: values.check_ifname says why not
     address: Addresses = None
     mac: str | None = None
     mtu: Mtu | None = None
@@ -43,11 +43,6 @@ class Endpoint(Strict):
             node, _, ifname = text.partition(":")
             return {"node": node, "interface": ifname or None, **value}
         return value
-
-    @field_validator("interface")
-    @classmethod
-    def _ifname(cls, value: str | None) -> str | None:
-        return None if value is None else check_ifname(value)
 
     @field_validator("mac")
     @classmethod

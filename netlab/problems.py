@@ -18,6 +18,7 @@ from typing import Any, Union
 from pydantic import BaseModel, ValidationError
 
 from netlab.errors import Problem
+from netlab.values import EXPLAINED
 
 Path = tuple
 
@@ -174,6 +175,8 @@ def _union_message(errors: list[dict]) -> str:
 
 def message(e: dict, model: type, path: Path) -> str:
     kind, ctx, value = e["type"], e.get("ctx") or {}, e.get("input")
+    if kind == "string_pattern_mismatch" and ctx.get("pattern") in EXPLAINED:
+        return _explained(EXPLAINED[ctx["pattern"]], value) or e["msg"]
     if e["loc"] and e["loc"][-1] == "[key]" and kind == "string_type":
         return f"a key should be text (a name), not {describe(value)}"
     if kind == "missing":
@@ -201,6 +204,15 @@ def message(e: dict, model: type, path: Path) -> str:
     if kind in ("too_short", "too_long"):
         return _length_message(kind, ctx, path)
     return e["msg"]
+
+
+def _explained(check: Callable[[str], str], value: str) -> str | None:
+    """The message of the check a pattern in pydantic-core stands for (netlab.values._in_core)."""
+    try:
+        check(value)
+    except ValueError as exc:
+        return str(exc)
+    return None  # the pattern and its check disagree: tests/unit/test_values.py says where
 
 
 def _length_message(kind: str, ctx: dict, path: Path) -> str:

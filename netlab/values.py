@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-import socket
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator
+from pydantic import AfterValidator, BeforeValidator, Field, PlainValidator, StringConstraints, WithJsonSchema
 
-from netlab import limits, names
+from netlab import ipv4, limits, names
 
 Interface = Union[ipaddress.IPv4Interface, ipaddress.IPv6Interface]
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
@@ -44,55 +45,15 @@ def _text(value: Any, what: str) -> str:
     return value
 
 
-_OCTET = r"(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
-_V4_INTERFACE = re.compile(rf"{_OCTET}(\.{_OCTET}){{3}}/(3[0-2]|[12]?[0-9])")
 _V4_LOOSE = re.compile(r"([0-9]+(?:\.[0-9]+){3})/([0-9]+)")
-
-
-_V4_NETWORKS: dict[tuple[int, int], ipaddress.IPv4Network] = {}  # the two ends of a /30 share theirs
-
-
-def _v4_interface_made(ip: int, plen: int) -> ipaddress.IPv4Interface:
-    """``IPv4Interface((ip, plen))`` with its attributes set directly, and its network shared
-    with other interfaces on it: the constructor parses its argument again and builds two
-    addresses and a network, ~10 µs, a third of checking 20,000 links. It is used only if
-    it makes what the constructor makes (checked below, and by tests/unit/test_values.py)."""
-    key = (ip & _V4_MASKS[plen], plen)
-    network = _V4_NETWORKS.get(key)
-    if network is None:
-        if len(_V4_NETWORKS) >= 1 << 16:
-            _V4_NETWORKS.clear()
-        network = _V4_NETWORKS[key] = ipaddress.IPv4Network(key)
-    made = _new(_V4_INTERFACE_TYPE)
-    made._ip = ip
-    made.__dict__.update(network=network, netmask=network.netmask, _prefixlen=plen)
-    return made
-
-
-_V4_MASKS = [(0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF for plen in range(33)]
-_V4_INTERFACE_TYPE, _new = ipaddress.IPv4Interface, object.__new__
-
-
-def _same_as_constructor(make: Any) -> bool:
-    try:
-        for ip, plen in ((0xC6120001, 30), (0xC6120001, 32), (0xC6120001, 31), (0, 0), (0xFFFFFFFF, 8)):
-            mine, theirs = make(ip, plen), ipaddress.IPv4Interface((ip, plen))
-            if (mine != theirs or vars(mine) != vars(theirs) or hash(mine) != hash(theirs)
-                    or str(mine) != str(theirs) or mine.ip != theirs.ip):
-                return False
-        return True
-    except Exception:  # another Python's ipaddress, built differently
-        return False
-
-
-v4_interface = (_v4_interface_made if _same_as_constructor(_v4_interface_made)
-                else lambda ip, plen: ipaddress.IPv4Interface((ip, plen)))
+v4_interface = ipv4.interface  # for netlab.addressing
 
 
 def _interface(value: Any) -> Interface:
-    if type(value) is str and _V4_INTERFACE.fullmatch(value):  # the common case, first
-        address, _, plen = value.partition("/")
-        return v4_interface(int.from_bytes(socket.inet_aton(address), "big"), int(plen))
+    if type(value) is str:  # the common case, first
+        made = ipv4.read(value)
+        if made is not None:
+            return made
     if isinstance(value, (ipaddress.IPv4Interface, ipaddress.IPv6Interface)):
         return value
     text = _text(value, "an address with a prefix length (e.g. 198.18.0.1/24)")
@@ -136,7 +97,7 @@ _ADDRESS_WORDS = {"auto", "none"}
 def _addresses(value: Any) -> Any:
     """None = assign from a pool; "none" or [] = no address; a string or a list = these."""
     if type(value) is str and value not in _ADDRESS_WORDS:  # the common case: one address
-        return (_interface(value),)
+        return (ipv4.read(value) or _interface(value),)
     if value is None or value == "auto":
         return None
     if value == "none" or value is False:
@@ -168,8 +129,13 @@ IpAddress = Annotated[Address, BeforeValidator(_address, json_schema_input_type=
 Addresses = Annotated[Union[tuple[Interface, ...], None],
                       PlainValidator(_addresses, json_schema_input_type=Union[str, list[str], bool, None])]
 Int = Annotated[int, BeforeValidator(_whole, json_schema_input_type=int)]
-Mtu = Annotated[Int, Field(ge=limits.MTU_MIN, le=limits.MTU_MAX,
-                           description=f"bytes, {limits.MTU_MIN}..{limits.MTU_MAX} (veth and bridge)")]
+_MTU_WORDS = f"bytes, {limits.MTU_MIN}..{limits.MTU_MAX} (veth and bridge)"
+# The bounds first, on the int itself: pydantic checks them inside pydantic-core. Put on
+# Int, after its BeforeValidator, they were two Python calls for each of 20,000 links. The
+# schema is the one editors saw before (pydantic wrote the bounds as ge and le then).
+Mtu = Annotated[int, Field(ge=limits.MTU_MIN, le=limits.MTU_MAX), BeforeValidator(_whole),
+                WithJsonSchema({"description": _MTU_WORDS, "ge": limits.MTU_MIN, "le": limits.MTU_MAX,
+                                "type": "integer"})]
 RouteTarget = Annotated[Union[Literal["default"], Network],
                         BeforeValidator(_route_target, json_schema_input_type=str)]
 
@@ -279,6 +245,49 @@ def _sysctl_value(value: Any) -> Any:
     return value
 
 
-NodeName = Annotated[str, AfterValidator(_node_name)]
+def _in_core(core: str, check: Callable[[str], str]) -> Any:
+    """Text that ``core`` (a pattern in Rust's regex syntax) matches, checked inside
+    pydantic-core: no Python call per value (a generated file has 20,000 node names and
+    40,000 interface names). What the pattern refuses, ``check`` says why (netlab.problems
+    asks ``EXPLAINED``), as it did when it was the check: tests/unit/test_values.py holds
+    the two to one answer."""
+    _EXPLAINED[core] = check
+    return Annotated[str, StringConstraints(pattern=core), WithJsonSchema({"type": "string"})]
+
+
+def _as_match(pattern: re.Pattern) -> str:
+    """``pattern`` as ``re.match`` reads it, for Rust's regex: Python's ``$`` also matches
+    before a last newline (so `h1\\n` is a node name, as it was)."""
+    assert pattern.pattern.startswith("^") and pattern.pattern.endswith("$") and not pattern.flags & re.MULTILINE
+    return pattern.pattern[:-1] + r"\n?$"
+
+
+def _none_of(words: Any, first: str, rest: str, most: int, prefix: str = "") -> str:
+    """A pattern (Rust's regex, which has no look-ahead) for a ``first`` character and then
+    ``rest`` ones, at most ``most`` in all, that is none of ``words``: after each ``prefix``
+    of a word, another character, or the word's next one, or (unless ``prefix`` is a word)
+    the end."""
+    depth = len(prefix)
+    kind = first if depth == 0 else rest
+    following = sorted({w[depth] for w in words if w.startswith(prefix) and len(w) > depth})
+    other = f"[{kind}--[{''.join(following)}]]" if following else f"[{kind}]"
+    ways = [f"{other}[{rest}]{{0,{most - depth - 1}}}"] if depth < most else []
+    ways += [re.escape(c) + _none_of(words, first, rest, most, prefix + c) for c in following]
+    body = "(?:" + "|".join(ways) + ")"
+    return body + "?" if depth and prefix not in words else body
+
+
+# names.IFNAME's characters; at most names.IFNAMSIZ; and not a name netlab may not make
+_IFNAME_FIRST, _IFNAME_REST = r"A-Za-z0-9_", r"A-Za-z0-9_.\-"
+_IFNAME_CORE = (f"^(?:{_none_of(limits.RESERVED_IFNAMES, _IFNAME_FIRST, _IFNAME_REST, names.IFNAMSIZ)}"
+                rf"|[{_IFNAME_FIRST}][{_IFNAME_REST}]{{0,{names.IFNAMSIZ - 2}}}\n)$")  # re.match's $: see _as_match
+
+
+# a pattern checked in pydantic-core → the check whose message says why a value fails it
+_EXPLAINED: dict[str, Callable[[str], str]] = {}
+EXPLAINED: Mapping[str, Callable[[str], str]] = MappingProxyType(_EXPLAINED)
+
+NodeName = _in_core(_as_match(names.NODE_NAME), _node_name)
+IfName = _in_core(_IFNAME_CORE, check_ifname)
 SysctlKey = Annotated[str, AfterValidator(_sysctl_key)]
 SysctlValue = Annotated[Union[str, Int], AfterValidator(_sysctl_value)]

@@ -18,7 +18,7 @@ PACKAGE = ROOT / "netlab"
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("base", ("netlab.errors", "netlab.names", "netlab.step", "netlab.signals", "netlab.ui", "netlab.limits",
               "netlab.source", "netlab.cbuild")),
-    ("model", ("netlab.values", "netlab.model", "netlab.problems")),
+    ("model", ("netlab.values", "netlab.ipv4", "netlab.model", "netlab.problems")),
     ("backend", ("netlab.backend",)),
     ("kinds", ("netlab.kinds",)),
     ("description", ("netlab.yamlread", "netlab._yamlc", "netlab.trunks", "netlab.addressing", "netlab.hosts", "netlab.resolve",

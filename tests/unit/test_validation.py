@@ -172,3 +172,31 @@ def test_a_router_with_thousands_of_wrong_routes_gets_short_messages():
     assert found[0].startswith("topo.yaml:6:29: nodes.r.routes[1].via: gateway 203.0.113.1 is not on a subnet of r "
                                "(its subnets: 198.19.0.0/30, 198.19.0.4/30,"), found[0]
     assert found[0].endswith("… (1,000 in all))") and "(it has: eth0, eth1, eth10, eth100," in found[1]
+
+
+_MIXED = """name: lab
+defaults: {forwarding: true}
+nodes:
+  a: {}
+  web: {kind: docker, image: nginx:1.25, labels: {netlab.lab: other}}
+  b: {sysctls: {net.ipv4.tcp_syncookies: 0}}
+  me: {kind: host, forwarding: false}
+  c:
+"""
+
+
+def test_nodes_checked_kind_by_kind_are_those_checked_one_by_one():
+    """loader._nodes validates the nodes of a kind in one call; one by one is the reference."""
+    from netlab import yamlread
+    from netlab.problems import Locator
+
+    data, positions = yamlread.parse(_MIXED, "topo.yaml")
+    locator = Locator("topo.yaml", positions)
+    at_once, one_by_one = [], []
+    nodes = loader._nodes(data, locator, at_once)
+    specs = {name: loader._merge(data["defaults"], body or {}) for name, body in data["nodes"].items()}
+    reference = loader._one_by_one(specs, data["nodes"], data["defaults"], locator, one_by_one)
+    assert list(nodes) == list(reference) == ["a", "web", "b", "me", "c"]
+    assert nodes == reference and [type(n) for n in nodes.values()] == [type(n) for n in reference.values()]
+    assert at_once == one_by_one and [str(p) for p in at_once] == [
+        "topo.yaml:5:51: nodes.web.labels.netlab.lab: netlab.lab is netlab's own label (it marks the lab's containers)"]

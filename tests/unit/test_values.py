@@ -4,27 +4,36 @@ from __future__ import annotations
 
 import ipaddress
 import pickle
+from typing import Annotated
 
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
+from pydantic import StringConstraints, TypeAdapter, ValidationError
 
-from netlab import values
+from netlab import ipv4, values
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 32))
 def test_a_v4_interface_is_what_the_constructor_makes(ip, plen):
     mine, theirs = values.v4_interface(ip, plen), ipaddress.IPv4Interface((ip, plen))
-    assert values.v4_interface is values._v4_interface_made  # this Python's ipaddress allows the fast way
+    assert values.v4_interface is ipv4._made  # this Python's ipaddress allows the fast way
     assert mine == theirs and hash(mine) == hash(theirs) and vars(mine) == vars(theirs)
     assert (str(mine), mine.ip, mine.network, mine.with_prefixlen) == (str(theirs), theirs.ip, theirs.network,
                                                                         theirs.with_prefixlen)
     assert mine.network.broadcast_address == theirs.network.broadcast_address and mine in mine.network
+    assert vars(mine.network).keys() == vars(theirs.network).keys() and hash(mine.network) == hash(theirs.network)
+    assert (mine.network.network_address, mine.network.netmask, mine.network.prefixlen) == (
+        theirs.network.network_address, theirs.network.netmask, theirs.network.prefixlen)
+    if plen >= 24:
+        assert list(mine.network.hosts()) == list(theirs.network.hosts())
     assert pickle.loads(pickle.dumps(mine)) == theirs
 
 
 @given(st.integers(0, 2**32 - 1), st.integers(0, 32))
 def test_an_address_as_text_reads_as_ipaddress_reads_it(ip, plen):
     text = f"{ipaddress.IPv4Address(ip)}/{plen}"
-    assert values._interface(text) == ipaddress.ip_interface(text)
+    assert ipv4._PTON is not None  # this C library's inet_pton is strict: ipv4.read reads the text
+    assert values._interface(text) == ipaddress.ip_interface(text) and vars(values._interface(text)) == vars(
+        ipaddress.ip_interface(text))
     assert str(values._interface(text)) == text
 
 
@@ -74,3 +83,39 @@ def test_on_a_subnet_is_what_asking_each_network_says(networks, address, pick):
         net = networks[pick]  # an address inside one of them, as often as not
         address = net.network_address + int(address) % net.num_addresses
     assert _on_any(networks)(address) == any(address in n for n in networks)
+
+
+_NAMEISH = st.lists(st.sampled_from(list("aZ09_-.:/ \n\té") + ["lo", "all", "default", "eth0"]), max_size=20).map("".join)
+
+
+_EDGES = ["", "\n", "lo", "lo\n", "l", "lox", "all", "al", "alll", "default", "defaul", "defaultx", "Default",
+          "a" * 14 + "\n", "a" * 15, "a" * 15 + "\n", "a" * 16, "h" * 32, "h" * 33, "h" * 32 + "\n", "eth0\n\n",
+          ".a", "-a", "_a", "a.b-c", "1a", "é", "a b", "a\x00"]
+
+
+@settings(max_examples=400)
+@given(st.sampled_from(sorted(values.EXPLAINED)), _NAMEISH | st.text(max_size=40))
+def test_a_pattern_checked_in_pydantic_core_accepts_what_its_check_accepts(pattern, text):
+    """values._in_core: the core's pattern refuses exactly what the Python check refuses
+    (whose message the problem then shows)."""
+    _agree(pattern, text)
+
+
+def test_a_pattern_checked_in_pydantic_core_agrees_with_its_check_at_the_edges():
+    for pattern in values.EXPLAINED:
+        for text in _EDGES:
+            _agree(pattern, text)
+
+
+def _agree(pattern: str, text: str) -> None:
+    try:
+        values.EXPLAINED[pattern](text)
+        theirs = True
+    except ValueError:
+        theirs = False
+    try:
+        TypeAdapter(Annotated[str, StringConstraints(pattern=pattern)]).validate_python(text)
+        mine = True
+    except ValidationError:
+        mine = False
+    assert mine == theirs, (pattern, text)
