@@ -27,9 +27,9 @@ LABEL_LAB = "netlab.lab"
 LABEL_NODE = "netlab.node"
 IFNAMSIZ = 15  # Linux allows 15 visible characters (IFNAMSIZ 16 with the NUL)
 
-LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}$")
-NODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
-IFNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}$")
+LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,31}\Z")
+NODE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}\Z")
+IFNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,14}\Z")
 
 
 def netns(lab: str, node: str) -> str:

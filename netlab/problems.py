@@ -125,7 +125,10 @@ class Listing:
 def dotted(path: Path) -> str:
     out = ""
     for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        if isinstance(part, str) and not (part.isprintable() and part.strip() == part):
+            out += f"[{part!r}]"  # a key with a newline or edge spaces, shown so that the line stays one line
+        else:
+            out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out
 
 

@@ -256,10 +256,10 @@ def _in_core(core: str, check: Callable[[str], str]) -> Any:
 
 
 def _as_match(pattern: re.Pattern) -> str:
-    """``pattern`` as ``re.match`` reads it, for Rust's regex: Python's ``$`` also matches
-    before a last newline (so `h1\\n` is a node name, as it was)."""
-    assert pattern.pattern.startswith("^") and pattern.pattern.endswith("$") and not pattern.flags & re.MULTILINE
-    return pattern.pattern[:-1] + r"\n?$"
+    """``pattern`` (``^…\\Z``: a name ending in a newline is no name) in Rust's regex, whose
+    ``$`` is the end of the text."""
+    assert pattern.pattern.startswith("^") and pattern.pattern.endswith(r"\Z") and not pattern.flags & re.MULTILINE
+    return pattern.pattern[:-2] + "$"
 
 
 def _none_of(words: Any, first: str, rest: str, most: int, prefix: str = "") -> str:
@@ -279,8 +279,7 @@ def _none_of(words: Any, first: str, rest: str, most: int, prefix: str = "") -> 
 
 # names.IFNAME's characters; at most names.IFNAMSIZ; and not a name netlab may not make
 _IFNAME_FIRST, _IFNAME_REST = r"A-Za-z0-9_", r"A-Za-z0-9_.\-"
-_IFNAME_CORE = (f"^(?:{_none_of(limits.RESERVED_IFNAMES, _IFNAME_FIRST, _IFNAME_REST, names.IFNAMSIZ)}"
-                rf"|[{_IFNAME_FIRST}][{_IFNAME_REST}]{{0,{names.IFNAMSIZ - 2}}}\n)$")  # re.match's $: see _as_match
+_IFNAME_CORE = f"^{_none_of(limits.RESERVED_IFNAMES, _IFNAME_FIRST, _IFNAME_REST, names.IFNAMSIZ)}$"
 
 
 # a pattern checked in pydantic-core → the check whose message says why a value fails it

@@ -18,7 +18,7 @@ from netlab.problems import from_validation
 from netlab.errors import TopologyError
 from netlab.loader import read_mapping
 
-LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}$")
+LAB_NAME = re.compile(r"^[a-z][a-z0-9-]{0,40}\Z")
 SECTION = re.compile(r"^\d+(\.\d+){0,2}$")
 OPERAND = r"(-?\d+(?:\.\d+)?(?:e-?\d+)?|(?:param|figure)\.[A-Za-z_][A-Za-z0-9_]*)"
 EXPECT_FORMS = (

@@ -200,3 +200,14 @@ def test_nodes_checked_kind_by_kind_are_those_checked_one_by_one():
     assert nodes == reference and [type(n) for n in nodes.values()] == [type(n) for n in reference.values()]
     assert at_once == one_by_one and [str(p) for p in at_once] == [
         "topo.yaml:5:51: nodes.web.labels.netlab.lab: netlab.lab is netlab's own label (it marks the lab's containers)"]
+
+
+def test_a_name_ending_in_a_newline_is_no_name():
+    """`$` in a Python pattern matches before a last newline: node, interface and lab names
+    are matched to the end of the text (the kernel refuses whitespace in an interface name)."""
+    (node,) = problems('name: lab\nnodes: {"h1\\n": {}}\n')
+    assert node == "topo.yaml:2:9: nodes['h1\\n']: 'h1\\n' is not a node name (letters, digits, _ -; at most 32; e.g. h1)"
+    (iface,) = problems('name: lab\nnodes: {a: {}, b: {}}\nlinks: [["a:eth0\\n", b]]\n')
+    assert "links[0].endpoints[0].interface: 'eth0\\n' is not an interface name" in iface
+    (lab,) = problems('name: "lab\\n"\nnodes: {a: {}}\n')
+    assert "name: 'lab\\n' is not a lab name" in lab
