@@ -153,12 +153,12 @@ def register(bench_app: typer.Typer) -> None:
             ui.emit_json(results)
             return
         ui.out.print(f"yaml builder {results['yaml_builder']}; python start (-c pass) {_fmt(results['python'])}",
-                     highlight=False)
+                     highlight=False, soft_wrap=True)
         for r in results["valid"]:
             ui.out.print(f"{r['shape']:5} {r['nodes']:6,} nodes {r['bytes'] / 1e6:6.2f} MB  cli {_fmt(r['cli'])}"
                          f"  whole {_fmt(r['whole'])}  read {_fmt(r['read'])}  parse {_fmt(r['parse'])}"
                          f" (python builder {_fmt(r['parse_python']).strip()})"
-                         f"  check {_fmt(r['check'])}  plan {_fmt(r['plan'])}", highlight=False)
+                         f"  check {_fmt(r['check'])}  plan {_fmt(r['plan'])}", highlight=False, soft_wrap=True)
         for name, r in results["hostile"].items():
             ui.out.print(f"refused: {name:29} {r['bytes'] / 1e3:7.1f} kB  cli {_fmt(r['cli'])}  in-process {_fmt(r)}",
-                         highlight=False)
+                         highlight=False, soft_wrap=True)
