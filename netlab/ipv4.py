@@ -102,7 +102,7 @@ _AF_INET, _FROM_BYTES = socket.AF_INET, int.from_bytes
 
 def read(text: str) -> ipaddress.IPv4Interface | None:
     """``198.18.0.1/30`` read without a regex (inet_pton checks the address in C) and made
-    the fast way in this one call; None for anything else, and for everything where the
+    the fast way (``_made``, checked at import); None for anything else, and for everything where the
     fast way is not this Python's (netlab.values then reads it with ipaddress)."""
     address, _, plen = text.partition("/")
     length = _PREFIX_LENGTHS.get(plen)
@@ -112,10 +112,4 @@ def read(text: str) -> ipaddress.IPv4Interface | None:
         ip = _FROM_BYTES(_PTON(_AF_INET, address), "big")
     except (OSError, ValueError):  # not an IPv4 address; ValueError: a NUL in the text
         return None
-    key = (ip & _MASKS[length], length)
-    made = _new(_INTERFACE)
-    made._ip = ip
-    made.network = _NETWORKS.get(key) or _shared(key)
-    made.netmask = _NETMASKS[length]
-    made._prefixlen = length
-    return made
+    return _made(ip, length)

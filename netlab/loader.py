@@ -97,12 +97,10 @@ def _nodes(data: dict, locator: Locator, found: list[Problem]) -> dict[str, Node
     nodes = None if by_kind is None else _all_at_once(specs, by_kind)
     if nodes is None:  # a problem somewhere: node by node, each at its place
         return _one_by_one(specs, raw_nodes, defaults, locator, found)
-    said = {}  # what a kind refuses in a valid spec, asked kind by kind
-    for kind_name, names in by_kind.items():
-        refused = kinds.kind(kind_name).problems
-        said.update((name, s) for name in names if (s := refused(name, nodes[name])))
-    for name in (n for n in nodes if n in said) if said else ():  # in the file's order
-        found += _placed(said[name], name, raw_nodes[name] or {}, defaults, locator)
+    for name, spec in nodes.items():  # what a kind refuses in a valid spec, in the file's order
+        said = kinds.kind(spec.kind).problems(name, spec)
+        if said:
+            found += _placed(said, name, raw_nodes[name] or {}, defaults, locator)
     return nodes
 
 

@@ -97,7 +97,7 @@ _ADDRESS_WORDS = {"auto", "none"}
 def _addresses(value: Any) -> Any:
     """None = assign from a pool; "none" or [] = no address; a string or a list = these."""
     if type(value) is str and value not in _ADDRESS_WORDS:  # the common case: one address
-        return (ipv4.read(value) or _interface(value),)
+        return (_interface(value),)
     if value is None or value == "auto":
         return None
     if value == "none" or value is False:
