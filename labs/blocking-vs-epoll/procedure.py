@@ -27,10 +27,6 @@ def one_cpu() -> int:
     return max(os.sched_getaffinity(0))
 
 
-def pinned(argv: list, cpu: int) -> list:
-    return ["taskset", "-c", cpu, *argv]
-
-
 def server_argv(kind: str, binary: Path, addr: str, size: int) -> list:
     if kind == "python":
         return [sys.executable, HERE / "pyserver.py", addr, 0, size]
@@ -49,9 +45,9 @@ def snapshot(server: helper.Helper) -> tuple[float, dict, tasks.TaskCounters]:
 def measure(lab, kind: str, binaries: dict, conns: int, size: int, window: float, cpu: int) -> dict:
     """One server kind under ``conns`` connections in a closed loop; its costs over ``window``."""
     addr = lab.addr("server")
-    with helper.start(lab, "server", pinned(server_argv(kind, binaries["server"], addr, size), cpu), f"{kind} server") as srv:
+    with helper.start(lab, "server", helper.pinned(server_argv(kind, binaries["server"], addr, size), cpu), f"{kind} server") as srv:
         port = int(srv.line().split()[1])
-        with helper.start(lab, "client", pinned([binaries["client"], addr, port, conns, size], cpu), "client") as cli:
+        with helper.start(lab, "client", helper.pinned([binaries["client"], addr, port, conns, size], cpu), "client") as cli:
             cli.line(60)  # "connected N": every connection is up
             time.sleep(min(0.5, window / 2))  # the threads are made, the loop is warm
             t0, s0, k0 = snapshot(srv)

@@ -26,17 +26,13 @@ def cpus() -> tuple[int, int] | None:
     return (allowed[0], allowed[1]) if len(allowed) >= 2 else None
 
 
-def pinned(argv: list, cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu), *map(str, argv)]
-
-
 def round_trips(lab, binary: Path, count: int, busy_us: int, where: tuple[int, int]) -> dict:
     """``count`` round trips timed by the C client, which busy polls for ``busy_us`` (the
     server never does: one spinning thread leaves the other CPU to the server)."""
     addr = lab.addr("server")
-    with helper.start(lab, "server", pinned([binary, "server", addr, 0, SIZE, 0], where[1]), "rr server") as server:
+    with helper.start(lab, "server", helper.pinned([binary, "server", addr, 0, SIZE, 0], where[1]), "rr server") as server:
         port = server.line().split()[1]
-        done = lab.run("client", pinned([binary, "client", addr, port, SIZE, count, busy_us], where[0]),
+        done = lab.run("client", helper.pinned([binary, "client", addr, port, SIZE, count, busy_us], where[0]),
                        capture=True, timeout=120, check=True)
     out = {k: int(v) for k, v in (w.split("=") for w in done.stdout.decode().split())}
     return {"us": out["median_ns"] / 1e3, "p99_us": out["p99_ns"] / 1e3, "napi_id": out["napi_id"],
@@ -97,7 +93,7 @@ def run(lab) -> None:
     results = {"created": interleaved(lab, binary, count, busy, rounds, where)}
     record(lab, "created", results["created"], busy)
     if shutil.which("ethtool") is None:
-        for name in ("napi_napi_id", "napi_sleeps_busy", "napi_busy_cpu_share"):
+        for name in ("napi_napi_id", "napi_sleeps_ratio", "napi_busy_cpu_share"):
             lab.skip_figure(name, "ethtool is not installed (make install installs it)")
     else:
         lab.step("the same with the veth's NAPI context on: ethtool -K eth0 gro on tso off, in both nodes")
@@ -108,7 +104,7 @@ def run(lab) -> None:
             offloads(lab, NAPI_OFF)
         record(lab, "napi", results["napi"], busy)
         if two is None:  # a spinning client on the server's only CPU keeps the server from answering
-            for name in ("napi_sleeps_busy", "napi_busy_cpu_share"):
+            for name in ("napi_sleeps_ratio", "napi_busy_cpu_share"):
                 lab.skip_figure(name, "this process may use one CPU only: busy polling needs a second for the server")
     labels = {"created": "veth as created", "napi": "veth, NAPI on"}
     for key, title, unit in (("us", "Median round trip", "µs"), ("sleeps", "Client sleeps per round trip", "sleeps"),

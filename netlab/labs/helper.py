@@ -85,6 +85,11 @@ class Helper:
         self.close()
 
 
+def pinned(argv: Sequence, cpu: int) -> list[str]:
+    """``argv`` run on CPU ``cpu`` only (taskset execs it: same pid, so PR_SET_PDEATHSIG holds)."""
+    return ["taskset", "-c", str(cpu), *map(str, argv)]
+
+
 def start(lab, node: str, argv: Sequence[str], name: str | None = None) -> Helper:
     """Start ``argv`` in ``node`` with its stdin and stdout as pipes of lines."""
     proc = lab.popen(node, [str(a) for a in argv], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

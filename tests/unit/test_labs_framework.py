@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import pytest
@@ -278,3 +279,43 @@ def test_a_procedure_may_define_dataclasses(tmp_path):
                                          "@dataclass(frozen=True)\nclass Point:\n    x: int\n\n"
                                          "def run(lab):\n    lab.figure('count', Point(5).x)\n")
     assert callable(runner.procedure(labspec.load(folder / "lab.yaml")))
+
+
+def _skipped_names(source: str) -> set[str]:
+    """The figure names a procedure's ``lab.skip_figure`` calls can be read to pass: a string
+    literal, or a loop variable over a tuple or set of them (inline or a module constant,
+    ``{*A, *B}`` too); f-strings are left out."""
+    tree = ast.parse(source)
+    consts = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+              for t in node.targets if isinstance(t, ast.Name)}
+
+    def strings(expr: ast.expr) -> set[str]:
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return {expr.value}
+        if isinstance(expr, ast.Name) and expr.id in consts:
+            return strings(consts[expr.id])
+        if isinstance(expr, ast.Starred):
+            return strings(expr.value)
+        if isinstance(expr, (ast.Tuple, ast.List, ast.Set)):
+            return set().union(*(strings(e) for e in expr.elts))
+        return set()
+
+    def skipped(node: ast.AST) -> list[ast.expr]:
+        return [c.args[0] for c in ast.walk(node)
+                if isinstance(c, ast.Call) and getattr(c.func, "attr", None) == "skip_figure" and c.args]
+
+    names = set().union(*(strings(a) for a in skipped(tree)))
+    for loop in ast.walk(tree):
+        if isinstance(loop, ast.For) and isinstance(loop.target, ast.Name):
+            if any(isinstance(a, ast.Name) and a.id == loop.target.id for a in skipped(loop)):
+                names |= strings(loop.iter)
+    return names
+
+
+def test_every_skipped_figure_is_one_a_check_reads():
+    """A skip that names a figure no check reads leaves the check to fail as "not measured"
+    (busy-polling skipped napi_sleeps_busy where its check reads napi_sleeps_ratio)."""
+    for s in discover.discover():
+        read = {c.figure for c in s.checks} | {c.id for c in s.checks}
+        stray = _skipped_names(s.procedure_path.read_text()) - read
+        assert not stray, f"{s.name}: skip_figure names no check reads: {sorted(stray)}"
