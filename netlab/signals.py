@@ -12,14 +12,22 @@ Python runs signal handlers in the main thread only; from another thread both
 are no-ops and the caller tears down itself. The handler installed by
 ``interruptible`` counts the blocks using it, so labs brought up and down in
 any order keep the policy until the last one is down.
+
+An exception raised where Python can only report it (an at-fork callback, a
+``__del__``: "Exception ignored in ...") would lose the signal: the lab ran on
+after a SIGTERM that landed in logging's at-fork hook while a helper started.
+While the policy holds, such an interruption is delivered again at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 STOPPERS = (signal.SIGTERM, signal.SIGHUP)
@@ -54,6 +62,29 @@ class _Raise:
         raise Interrupted(signum)
 
 
+_previous_hook: Callable[[Any], Any] = sys.unraisablehook
+REDELIVER_S = 0.005
+
+
+def _send_soon(signum: int) -> None:
+    time.sleep(REDELIVER_S)  # the main thread has left the hook (and the callback that lost it) by then
+    os.kill(os.getpid(), signum)
+
+
+def _redeliver(unraisable: Any) -> None:
+    """sys.unraisablehook while the policy holds: an interruption Python could not
+    raise where it arrived is sent again, from a thread, a moment later: sent from here,
+    the handler would run inside this hook, where it is lost too (and if it lands in
+    such a place again, it comes back here). Anything else goes to the hook this one
+    replaced."""
+    exc = unraisable.exc_value
+    if isinstance(exc, KeyboardInterrupt) and isinstance(signal.getsignal(signal.SIGTERM), _Raise):
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        threading.Thread(target=_send_soon, args=(signum,), name="netlab-redeliver", daemon=True).start()
+        return
+    _previous_hook(unraisable)
+
+
 def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
@@ -67,6 +98,9 @@ def acquire() -> _Raise | None:
         handler = _Raise({s: signal.getsignal(s) for s in STOPPERS})
         for s in STOPPERS:
             signal.signal(s, handler)
+        if sys.unraisablehook is not _redeliver:
+            global _previous_hook
+            _previous_hook, sys.unraisablehook = sys.unraisablehook, _redeliver
     handler.users += 1
     return handler
 
@@ -79,6 +113,8 @@ def release(handler: _Raise | None) -> None:
     if handler.users <= 0 and signal.getsignal(signal.SIGTERM) is handler:
         for s, old in handler.previous.items():
             signal.signal(s, old)
+        if sys.unraisablehook is _redeliver:
+            sys.unraisablehook = _previous_hook
 
 
 @contextlib.contextmanager

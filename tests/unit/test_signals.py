@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
+import time
 
 import pytest
 
@@ -55,3 +57,28 @@ def test_a_held_sigterm_interrupts_after_the_teardown_while_a_lab_is_up():
 def test_exit_codes_follow_the_shell():
     assert signals.exit_code(KeyboardInterrupt()) == 130
     assert signals.exit_code(signals.Interrupted(signal.SIGTERM)) == 143
+
+
+def test_an_interruption_python_could_only_report_is_delivered_again():
+    """A SIGTERM whose Interrupted is raised where Python can only print "Exception ignored"
+    (here a __del__; in the lab that lost one, logging's at-fork hook as a helper started)
+    still interrupts the body."""
+    class Swallows:
+        def __del__(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            for _ in range(100):  # the handler runs here, and __del__ cannot pass it on
+                pass
+
+    reported: list = []
+    previous, sys.unraisablehook = sys.unraisablehook, reported.append
+    try:
+        with pytest.raises(signals.Interrupted):
+            with signals.interruptible():
+                Swallows()
+                deadline = time.monotonic() + 5
+                while time.monotonic() < deadline:
+                    time.sleep(0.01)
+        assert sys.unraisablehook == reported.append, "the policy's hook stayed after it was released"
+        assert not reported, "the interruption reached the hook the policy replaced"
+    finally:
+        sys.unraisablehook = previous
