@@ -9,6 +9,7 @@ back over a pipe.
 from __future__ import annotations
 
 import errno
+import gc
 import multiprocessing
 import os
 import signal
@@ -60,6 +61,11 @@ class ProcedureError(RuntimeError):
 def _entry(ns: str | None, fn: Callable, args: tuple, kwargs: dict, conn) -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    # The heap inherited from the parent (a test process's can be large) is not fn's: frozen,
+    # a collection here never walks it, so its pages are not copied on write under a timed
+    # loop (Python's gc.freeze advice for forked children; the counters come from the parent,
+    # so the first collection may be a full one)
+    gc.freeze()
     try:
         if ns:
             netns.setns_path(ns)
