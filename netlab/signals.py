@@ -16,7 +16,7 @@ any order keep the policy until the last one is down.
 An exception raised where Python can only report it (an at-fork callback, a
 ``__del__``: "Exception ignored in ...") would lose the signal: the lab ran on
 after a SIGTERM that landed in logging's at-fork hook while a helper started.
-While the policy holds, such an interruption is delivered again at once.
+While the policy holds, such an interruption is sent again a moment later.
 """
 
 from __future__ import annotations
